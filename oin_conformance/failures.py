@@ -1,0 +1,58 @@
+"""Typed check failures: what was seen, what was expected, and how to fix it.
+
+A :class:`CheckFailure` is an :class:`AssertionError`, so pytest reports it natively; its
+fields are structured, so the report writers never parse text. ``render()`` is the single
+text form used by the terminal, JUnit, HTML and JSON alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_SEEN = 4000
+
+
+def _clip(text: str, limit: int = MAX_SEEN) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n… ({len(text) - limit} more characters, see the transcript)"
+
+
+@dataclass(eq=False)
+class CheckFailure(AssertionError):
+    """A conformance check found the app does not meet an OIN requirement."""
+
+    title: str
+    seen: str
+    expected: str
+    fix: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        AssertionError.__init__(self, self.render())
+        self.seen = _clip(self.seen)
+
+    def render(self) -> str:
+        """The one text form of this failure, identical in every report format."""
+        return (
+            f"{self.title}\n"
+            f"  Seen:     {_indent(_clip(self.seen))}\n"
+            f"  Expected: {_indent(self.expected)}\n"
+            f"  Fix:      {_indent(self.fix)}"
+        )
+
+    def __str__(self) -> str:
+        return self.render()
+
+    def as_dict(self) -> dict[str, str]:
+        return {"title": self.title, "seen": self.seen, "expected": self.expected, "fix": self.fix}
+
+
+def _indent(text: str) -> str:
+    return text.replace("\n", "\n            ")
+
+
+def fail(title: str, *, seen: str, expected: str, fix: str, **details: Any) -> CheckFailure:
+    """Build a :class:`CheckFailure` (raise the result: ``raise fail(...)``)."""
+    return CheckFailure(title=title, seen=seen, expected=expected, fix=fix, details=details)

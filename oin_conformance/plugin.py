@@ -1,0 +1,98 @@
+"""The pytest plugin: options, markers, and — only when a target is given — the run.
+
+This module is loaded into every pytest run of an environment where oin-conformance is
+installed, so it imports nothing heavy and changes nothing unless ``--oin-target`` (or the
+``oin_target`` ini key, or ``OIN_TARGET``) names a target file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+PROTOCOLS = ("general", "saml", "oidc", "scim", "submission")
+SEVERITIES = ("blocking", "advisory")
+ENV_TARGET = "OIN_TARGET"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("oin-conformance", "OIN conformance (act as Okta against an app)")
+    group.addoption(
+        "--oin-target",
+        dest="oin_target",
+        metavar="PATH",
+        default=None,
+        help="Target description (TOML) of the app to test. Precedence: this option, then "
+        f"the oin_target ini key, then the {ENV_TARGET} environment variable. Without it the "
+        "plugin does nothing.",
+    )
+    group.addoption(
+        "--oin-report",
+        dest="oin_report",
+        metavar="DIR",
+        default="reports",
+        help="Folder for readiness.html, readiness.json and junit.xml (default: reports/).",
+    )
+    group.addoption(
+        "--oin-seed",
+        dest="oin_seed",
+        metavar="N",
+        type=int,
+        default=None,
+        help="Seed for generated names and values (default: random, printed in the header).",
+    )
+    group.addoption(
+        "--oin-state",
+        dest="oin_state",
+        metavar="DIR",
+        default=None,
+        help="State folder for generated keys (default: [harness] state_dir beside the target).",
+    )
+    group.addoption(
+        "--oin-check",
+        dest="oin_check",
+        metavar="ID",
+        action="append",
+        default=[],
+        help="Run only the check(s) with this id (glob allowed, repeatable), "
+        "e.g. --oin-check 'saml.refuses_*'. Every report row prints its own.",
+    )
+    parser.addini("oin_target", "Target description (TOML) for oin-conformance.", default="")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "oin(requirement, severity='blocking'): an OIN conformance check; requirement is an id "
+        "from oin_conformance.requirements, severity is 'blocking' or 'advisory'. Example: "
+        "@pytest.mark.oin(requirement='SAML-SIGNATURE', severity='blocking')",
+    )
+    for protocol in PROTOCOLS:
+        config.addinivalue_line(
+            "markers", f"{protocol}: OIN conformance checks of the {protocol} suite (-m {protocol})"
+        )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """Load the target before pytest configures its plugins (html, junitxml, xdist)."""
+    path = target_path(config)
+    if path is None:
+        return
+    if config.option.help or config.option.version:
+        # --help and --version never run checks; they must work with a broken target.
+        return
+    from oin_conformance.runtime import OinRuntime
+
+    runtime = OinRuntime.start(config, Path(path))
+    config.pluginmanager.register(runtime, "oin-runtime")
+
+
+def target_path(config: pytest.Config) -> str | None:
+    """The target file named by the option, the ini key or the environment, if any."""
+    value = config.getoption("oin_target", None) or config.getini("oin_target")
+    if not value:
+        value = os.environ.get(ENV_TARGET, "")
+    return str(value) if value else None

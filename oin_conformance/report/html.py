@@ -1,0 +1,137 @@
+"""HTML fragments for pytest-html: the readiness summary and each check's details.
+
+Everything that came from the app or the target is escaped here; pytest-html inserts these
+fragments as raw HTML.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+STATUS_LABEL = {
+    "ready": ("Ready", "#1a7f37"),
+    "not_ready": ("Not ready", "#cf222e"),
+    "not_configured": ("Not configured", "#6e7781"),
+    "not_run": ("Not run", "#9a6700"),
+}
+
+CSS = """
+<style>
+.oin-summary{font-family:system-ui,sans-serif;margin:0 0 1em 0}
+.oin-summary h2{margin:.2em 0}
+.oin-verdicts{display:flex;gap:.6em;flex-wrap:wrap;margin:.5em 0}
+.oin-verdict{border-radius:6px;padding:.4em .8em;color:#fff;min-width:9em}
+.oin-verdict b{display:block;font-size:1.1em}
+.oin-blockers li{margin:.3em 0}
+.oin-detail pre{white-space:pre-wrap;word-break:break-all;background:#f6f8fa;padding:.5em;
+ max-height:30em;overflow:auto;font-size:12px}
+.oin-detail table{border-collapse:collapse}
+.oin-detail td,.oin-detail th{border:1px solid #d0d7de;padding:.2em .4em;text-align:left;
+ vertical-align:top}
+.oin-fix{background:#fff8c5;padding:.3em}
+</style>
+"""
+
+
+def summary_html(payload: dict[str, Any]) -> str:
+    """The verdict block shown above pytest-html's results table."""
+    parts = [CSS, '<div class="oin-summary">']
+    overall = "NOT READY" if payload["blocking_failures"] else "READY"
+    colour = "#cf222e" if payload["blocking_failures"] else "#1a7f37"
+    parts.append(
+        f'<h2>OIN readiness of {escape(payload["app_name"])}: '
+        f'<span style="color:{colour}">{overall}</span></h2>'
+    )
+    parts.append('<div class="oin-verdicts">')
+    for name, verdict in payload["protocols"].items():
+        label, bg = STATUS_LABEL[verdict["status"]]
+        counts = (
+            f'{verdict["passed"]} passed, {len(verdict["blocking_failures"])} blocking, '
+            f'{len(verdict["advisories"])} advisory'
+        )
+        parts.append(
+            f'<div class="oin-verdict" style="background:{bg}"><b>{escape(name.upper())}</b>'
+            f"{escape(label)}<br><small>{escape(counts)}</small></div>"
+        )
+    parts.append("</div>")
+    checks = {c["id"]: c for c in payload["checks"]}
+    for heading, ids in (
+        ("Blocking failures (fix these before submitting)", payload["blocking_failures"]),
+        ("Advisories (reported, do not block)", payload["advisories"]),
+    ):
+        if not ids:
+            continue
+        parts.append(f"<h3>{escape(heading)}</h3><ol class='oin-blockers'>")
+        for cid in ids:
+            check = checks[cid]
+            failure = check.get("failure") or {}
+            fix = failure.get("fix") or "See the check's details below."
+            title = failure.get("title") or check.get("message", "").splitlines()[-1:] or [""]
+            title_text = title if isinstance(title, str) else title[0]
+            parts.append(
+                f"<li><b>{escape(check['title'])}</b> <code>{escape(cid)}</code><br>"
+                f"{escape(title_text)}<br><span class='oin-fix'>Fix: {escape(fix)}</span></li>"
+            )
+        parts.append("</ol>")
+    parts.append(
+        f"<p><small>harness {escape(payload['harness_version'])} · target sha256 "
+        f"{escape(payload['target_sha256'][:16])}… · seed {payload['seed']} · "
+        f"started {escape(payload['started'])} · {payload['duration_s']:.1f} s</small></p>"
+    )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def check_html(check: dict[str, Any]) -> str:
+    """One check's requirement, failure, re-run command and transcript, escaped."""
+    out = ['<div class="oin-detail">']
+    out.append(
+        f"<p><b>{escape(check['title'])}</b> — <code>{escape(check['id'])}</code> · "
+        f"{escape(check['severity'])} · requirement "
+        f"<a href=\"{escape(check['requirement_url'])}\">{escape(check['requirement'])}</a>: "
+        f"{escape(check['requirement_title'])}</p>"
+    )
+    failure = check.get("failure")
+    if failure:
+        out.append("<table>")
+        for key in ("title", "seen", "expected", "fix"):
+            out.append(
+                f"<tr><th>{key.title()}</th><td><pre>{escape(failure.get(key, ''))}</pre></td></tr>"
+            )
+        out.append("</table>")
+    out.append(f"<p>Re-run just this check: <code>{escape(check.get('rerun', ''))}</code></p>")
+    for note in check.get("notes") or []:
+        out.append(f"<p><i>{escape(note)}</i></p>")
+    for i, ex in enumerate(check.get("transcript") or [], 1):
+        status = ex["status"] if ex["status"] is not None else ex.get("error", "")
+        out.append(
+            f"<details><summary>{i}. {escape(ex['method'])} {escape(ex['url'])} → "
+            f"{escape(str(status))} ({ex['elapsed_ms']} ms)"
+            f"{' — ' + escape(ex['note']) if ex.get('note') else ''}</summary>"
+        )
+        out.append(f"<pre>{escape(_request_text(ex))}</pre>")
+        for label, text in (ex.get("decoded") or {}).items():
+            out.append(f"<p>Decoded {escape(label)}:</p><pre>{escape(text)}</pre>")
+        out.append(f"<pre>{escape(_response_text(ex))}</pre>")
+        out.append(f"<p>curl:</p><pre>{escape(_curl(ex))}</pre></details>")
+    out.append("</div>")
+    return "".join(out)
+
+
+def _request_text(ex: dict[str, Any]) -> str:
+    head = "\n".join(f"{k}: {v}" for k, v in ex["request_headers"].items())
+    return f"{ex['method']} {ex['url']}\n{head}\n\n{ex['request_body']}"
+
+
+def _response_text(ex: dict[str, Any]) -> str:
+    if ex["status"] is None:
+        return f"(no response: {ex.get('error', '')})"
+    head = "\n".join(f"{k}: {v}" for k, v in ex["response_headers"].items())
+    return f"HTTP {ex['status']}\n{head}\n\n{ex['response_body']}"
+
+
+def _curl(ex: dict[str, Any]) -> str:
+    from oin_conformance.transcript import Exchange
+
+    return Exchange(**ex).curl()

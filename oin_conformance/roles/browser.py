@@ -1,0 +1,268 @@
+"""The harness's browser: a requests session that behaves like a user's browser.
+
+It follows redirects itself (so every hop is recorded), submits auto-posting HTML forms
+(the SAML HTTP-POST binding and OIDC ``form_post``), keeps a cookie jar per instance (one
+browser per check gives each check a fresh jar), applies a timeout to every call, reads at
+most ``max_body`` bytes of any response, and never follows a redirect to a host it was not
+told about — such a redirect is recorded and returned, not fetched.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from lxml import etree
+from lxml import html as lxml_html
+
+from oin_conformance import __version__
+from oin_conformance.transcript import Transcript
+
+USER_AGENT = f"Mozilla/5.0 (compatible; oin-conformance/{__version__})"
+MAX_BODY = 5 * 1024 * 1024
+AUTOPOST_FIELDS = {"SAMLResponse", "SAMLRequest", "id_token", "code", "state"}
+
+
+class BrowserError(Exception):
+    """The app could not be reached or answered in a way no browser could use."""
+
+
+@dataclass
+class Page:
+    """Where the browser ended up after following redirects and auto-posted forms."""
+
+    url: str
+    status: int
+    headers: dict[str, str]
+    text: str
+    history: list[tuple[str, int]] = field(default_factory=list)
+    blocked_redirect: str | None = None
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers.items():
+            if key.lower() == name.lower():
+                return value
+        return None
+
+
+@dataclass(frozen=True)
+class Form:
+    action: str
+    method: str
+    fields: dict[str, str]
+
+
+def origin(url: str) -> str:
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return f"{parts.scheme}://{(parts.hostname or '').lower()}:{port}"
+
+
+class Browser:
+    """A user's browser, recorded into ``transcript``."""
+
+    def __init__(
+        self,
+        transcript: Transcript,
+        *,
+        allowed_origins: Iterable[str] = (),
+        timeout: float = 15.0,
+        max_body: int = MAX_BODY,
+        max_hops: int = 12,
+    ) -> None:
+        self.transcript = transcript
+        self.timeout = timeout
+        self.max_body = max_body
+        self.max_hops = max_hops
+        self.allowed = {origin(u) for u in allowed_origins}
+        self.session = requests.Session()
+        self.session.trust_env = False  # never route loopback traffic through a proxy
+        self.session.headers["User-Agent"] = USER_AGENT
+
+    def allow(self, url: str) -> None:
+        self.allowed.add(origin(url))
+
+    def close(self) -> None:
+        self.session.close()
+
+    # -- one recorded exchange -----------------------------------------------------------
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        note: str = "",
+        decoded: Mapping[str, str] | None = None,
+    ) -> Page:
+        """One request, no redirects followed; recorded whatever happens."""
+        started = time.perf_counter()
+        req = requests.Request(method, url, data=data, headers=dict(headers or {}))
+        prepared = self.session.prepare_request(req)
+        try:
+            resp = self.session.send(
+                prepared, allow_redirects=False, timeout=self.timeout, stream=True
+            )
+            body = _read_capped(resp, self.max_body)
+        except requests.RequestException as exc:
+            reason = _describe(exc, self.timeout)
+            self.transcript.record(
+                method=method,
+                url=url,
+                request_headers=dict(prepared.headers),
+                request_body=_body_of(prepared),
+                status=None,
+                response_headers={},
+                response_body=None,
+                started=started,
+                error=reason,
+                note=note,
+                decoded=decoded,
+            )
+            raise BrowserError(f"{method} {url} failed: {reason}") from None
+        text = body.decode(resp.encoding or "utf-8", errors="replace")
+        self.transcript.record(
+            method=method,
+            url=url,
+            request_headers=dict(prepared.headers),
+            request_body=_body_of(prepared),
+            status=resp.status_code,
+            response_headers=dict(resp.headers),
+            response_body=text,
+            started=started,
+            note=note,
+            decoded=decoded,
+        )
+        return Page(url=url, status=resp.status_code, headers=dict(resp.headers), text=text)
+
+    # -- what a user's browser does ------------------------------------------------------
+
+    def get(self, url: str, *, note: str = "") -> Page:
+        return self.navigate("GET", url, note=note)
+
+    def post_form(
+        self,
+        url: str,
+        fields: Mapping[str, str],
+        *,
+        note: str = "",
+        decoded: Mapping[str, str] | None = None,
+    ) -> Page:
+        """POST a form (as an auto-posting page would), then follow where it leads."""
+        return self.navigate("POST", url, data=fields, note=note, decoded=decoded)
+
+    def navigate(
+        self,
+        method: str,
+        url: str,
+        *,
+        data: Mapping[str, str] | None = None,
+        note: str = "",
+        decoded: Mapping[str, str] | None = None,
+        autopost: bool = True,
+    ) -> Page:
+        history: list[tuple[str, int]] = []
+        page = self.send(method, url, data=data, note=note, decoded=decoded)
+        for _ in range(self.max_hops):
+            history.append((page.url, page.status))
+            location = page.header("Location")
+            if 300 <= page.status < 400 and location:
+                target = urljoin(page.url, location)
+                if urlsplit(target).scheme not in {"http", "https"} or (
+                    self.allowed and origin(target) not in self.allowed
+                ):
+                    self.transcript.note(f"Not following redirect off-site to {target}")
+                    page.blocked_redirect = target
+                    page.history = history
+                    return page
+                # 307/308 keep the method; everything else becomes a GET, as in browsers.
+                if page.status in (307, 308):
+                    page = self.send(method, target, data=data)
+                else:
+                    page = self.send("GET", target)
+                continue
+            form = find_autopost_form(page.text, page.url) if autopost else None
+            if form is not None and (not self.allowed or origin(form.action) in self.allowed):
+                page = self.send(
+                    form.method, form.action, data=form.fields, note="auto-posted form"
+                )
+                continue
+            page.history = history
+            return page
+        raise BrowserError(
+            f"more than {self.max_hops} redirects or auto-posted forms starting at {url}: "
+            + " -> ".join(f"{u} ({s})" for u, s in history[-5:])
+        )
+
+
+def find_autopost_form(text: str, base_url: str) -> Form | None:
+    """The form a browser would submit by itself on this page, if any.
+
+    A form counts as auto-posting when the page submits it from script (``onload`` or an
+    inline ``.submit()``) or when it carries a protocol message field (``SAMLResponse``,
+    ``SAMLRequest``, ``id_token``, ``code``) the way an IdP or SP hand-off page does.
+    """
+    if "<form" not in text.lower():
+        return None
+    try:
+        parser = lxml_html.HTMLParser(no_network=True, recover=True, remove_comments=True)
+        doc = lxml_html.document_fromstring(text, parser=parser)
+    except (etree.ParserError, ValueError):
+        return None
+    forms = doc.forms
+    if len(forms) != 1:
+        return None
+    form = forms[0]
+    fields: dict[str, str] = {}
+    for inp in form.inputs:
+        name = inp.get("name")
+        if name and inp.get("type", "text").lower() not in {"submit", "button", "image"}:
+            fields[name] = inp.get("value") or ""
+    body = doc.find("body")
+    onload = (body.get("onload") or "") if body is not None else ""
+    scripted = "submit" in onload or any("submit()" in (s.text or "") for s in doc.iter("script"))
+    if not scripted and not AUTOPOST_FIELDS.intersection(fields):
+        return None
+    action = urljoin(base_url, form.get("action") or base_url)
+    return Form(action=action, method=(form.get("method") or "GET").upper(), fields=fields)
+
+
+def _read_capped(resp: requests.Response, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in resp.iter_content(64 * 1024):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            resp.close()
+            chunks.append(f"\n[... body cut at {limit} bytes]".encode())
+            break
+    return b"".join(chunks)
+
+
+def _body_of(prepared: requests.PreparedRequest) -> str:
+    body: Any = prepared.body
+    if body is None:
+        return ""
+    return body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+
+
+def _describe(exc: requests.RequestException, timeout: float) -> str:
+    if isinstance(exc, requests.Timeout):
+        return f"no answer within {timeout:g} s (timeout)"
+    if isinstance(exc, requests.ConnectionError):
+        text = str(exc)
+        if "Connection refused" in text:
+            return "connection refused (is the app running at that address?)"
+        if "reset" in text.lower():
+            return "connection reset by the app"
+        return "could not connect: " + text.split(":")[-1].strip()[:200]
+    if isinstance(exc, requests.TooManyRedirects):
+        return "too many redirects"
+    return f"{type(exc).__name__}: {str(exc)[:200]}"

@@ -1,0 +1,98 @@
+"""Fixtures every suite may use; registered only when a target is given.
+
+Protocol-specific fixtures live in each suite's ``conftest.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from oin_conformance.roles.browser import Browser
+from oin_conformance.roles.serve import ServedApp, ServeError, import_object
+from oin_conformance.runtime import TRANSCRIPT_KEY, OinRuntime, RunContext
+from oin_conformance.target import Target
+from oin_conformance.transcript import Transcript
+
+
+def _runtime(config: pytest.Config) -> OinRuntime:
+    runtime = config.pluginmanager.get_plugin("oin-runtime")
+    assert isinstance(runtime, OinRuntime)
+    return runtime
+
+
+@pytest.fixture(scope="session")
+def oin_target(pytestconfig: pytest.Config) -> Target:
+    """The validated target description."""
+    return _runtime(pytestconfig).target
+
+
+@pytest.fixture(scope="session")
+def oin_run(pytestconfig: pytest.Config) -> Iterator[RunContext]:
+    """The run's shared context, with the app started in-process if the target says so."""
+    runtime = _runtime(pytestconfig)
+    ctx = runtime.context
+    app = ctx.target.app
+    served: ServedApp | None = None
+    if app.serve:
+        base = ctx.target.path.parent
+        paths = [str((base / p).resolve()) for p in app.pythonpath] or [str(base)]
+        try:
+            obj = import_object(app.serve, paths)
+            wsgi = obj(harness_info(ctx), dict(app.serve_options)) if app.serve_factory else obj
+            served = ServedApp(wsgi)
+        except ServeError as exc:
+            pytest.fail(f"[app] serve = {app.serve!r}: {exc}", pytrace=False)
+        ctx.app_url = served.url
+    else:
+        assert app.base_url is not None
+        ctx.app_url = app.base_url.rstrip("/")
+    if served is not None:
+        ctx.on_close(served.stop)
+    yield ctx
+    ctx.close()
+
+
+#: For each protocol, the role module whose ``harness_info(ctx) -> dict`` prepares what an
+#: ISV configures once in their app (IdP metadata, OP issuer and client, SCIM credentials),
+#: starting any server the role needs before the app starts.
+HARNESS_INFO = {
+    "saml": "oin_conformance.roles.saml_idp",
+    "oidc": "oin_conformance.roles.oidc_op",
+    "scim": "oin_conformance.roles.scim_client",
+}
+
+
+def harness_info(ctx: RunContext) -> dict[str, object]:
+    """What an in-process app factory is told about the harness (keys, URLs, secrets)."""
+    import importlib
+
+    info: dict[str, object] = {"target": ctx.target, "state_dir": str(ctx.state.path)}
+    for protocol, module_name in HARNESS_INFO.items():
+        if not ctx.target.protocols[protocol]:
+            continue
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        info[protocol] = module.harness_info(ctx)
+    return info
+
+
+@pytest.fixture
+def transcript(request: pytest.FixtureRequest, oin_run: RunContext) -> Transcript:
+    """The check's HTTP transcript; it ends up in every report format."""
+    t = oin_run.transcript()
+    request.node.stash[TRANSCRIPT_KEY] = t
+    return t
+
+
+@pytest.fixture
+def browser(transcript: Transcript, oin_run: RunContext) -> Iterator[Browser]:
+    """A browser with a fresh cookie jar for this check."""
+    b = Browser(transcript, allowed_origins=[oin_run.app_url], timeout=oin_run.timeout)
+    yield b
+    b.close()

@@ -1,0 +1,416 @@
+"""The target description: one TOML file that says what app to test and how (SPEC §3).
+
+The file is parsed, ``${ENV_VAR}`` references are resolved, and the result is validated into
+a frozen, typed :class:`Target`. Every mistake becomes one :class:`TargetError` whose message
+names the file, the section and key, what was found, what is allowed, a "did you mean" for a
+misspelt key, and the fix. Values that came from the environment and secret fields are never
+repeated in a message.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class TargetError(Exception):
+    """The target file cannot be used; ``str()`` is the one-line message for the user."""
+
+
+def _http_url(value: str) -> str:
+    if value.startswith("/"):
+        return value
+    if not re.match(r"^https?://[^/\s]+", value):
+        raise ValueError("must be an absolute http(s) URL, or a path starting with '/'")
+    return value
+
+
+def _abs_http_url(value: str) -> str:
+    if not re.match(r"^https?://[^/\s]+", value):
+        raise ValueError("must be an absolute http(s) URL")
+    return value
+
+
+Url = Annotated[str, AfterValidator(_http_url)]
+AbsUrl = Annotated[str, AfterValidator(_abs_http_url)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class TestUser(_Section):
+    """The account the harness signs in as (must exist in the app unless JIT is on)."""
+
+    __test__ = False
+
+    username: str = Field(min_length=1)
+    email: str = ""
+    first_name: str = "Test"
+    last_name: str = "User"
+
+    def fields(self) -> dict[str, str]:
+        return {
+            "username": self.username,
+            "email": self.email or self.username,
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+        }
+
+
+class SignedInProbe(_Section):
+    """How to tell who is signed in: fetch ``url`` with the session's cookies.
+
+    ``contains`` is templated with the user's fields (``{username}``, ``{email}``,
+    ``{first_name}``, ``{last_name}``) so the probe identifies *which* user is signed in.
+    """
+
+    url: Url
+    status: int = Field(default=200, ge=100, le=599)
+    contains: str = Field(default="{username}", min_length=1)
+
+    @model_validator(mode="after")
+    def _names_the_user(self) -> SignedInProbe:
+        if not re.search(r"\{(username|email|first_name|last_name)\}", self.contains):
+            raise ValueError(
+                "contains must name the user with {username}, {email}, {first_name} or "
+                "{last_name}, so the probe proves which user is signed in"
+            )
+        return self
+
+    def expected_text(self, user: dict[str, str]) -> str:
+        return self.contains.format_map(user)
+
+
+class App(_Section):
+    name: str = Field(default="app under test", min_length=1, max_length=200)
+    base_url: AbsUrl | None = None
+    serve: str | None = Field(default=None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+    serve_factory: bool = False
+    serve_options: dict[str, Any] = Field(default_factory=dict)
+    pythonpath: list[str] = Field(default_factory=list)
+    test_user: TestUser
+    signed_in: SignedInProbe | None = None
+
+    @model_validator(mode="after")
+    def _base_or_serve(self) -> App:
+        if self.base_url is None and self.serve is None:
+            raise ValueError(
+                "give base_url (where the app runs) or serve = \"package.module:wsgi_app\" "
+                "(start a Python WSGI app in-process)"
+            )
+        return self
+
+
+class Harness(_Section):
+    timeout: float = Field(default=15.0, gt=0, le=300)
+    state_dir: str = ".oin-state"
+
+
+class SamlTarget(_Section):
+    acs_url: Url
+    audience: str = Field(min_length=1)
+    login_url: Url | None = None
+    relay_state: str = ""
+    nameid_format: Literal[
+        "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified",
+        "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
+        "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
+        "urn:oasis:names:tc:SAML:2.0:nameid-format:transient",
+    ] = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
+    nameid: str = "{username}"
+    attributes: dict[str, str] = Field(default_factory=dict)
+    optional_attributes: list[str] = Field(default_factory=list)
+    sign: Literal["response", "assertion", "both"] = "both"
+    sp_metadata_url: Url | None = None
+    sp_metadata_file: str | None = None
+    signed_in: SignedInProbe | None = None
+    jit: bool = False
+    idp_entity_id: str = ""
+
+
+class ProviderListen(_Section):
+    bind: str = "127.0.0.1"
+    port: int = Field(default=0, ge=0, le=65535)
+    public_url: AbsUrl | None = None
+
+
+class OidcTarget(_Section):
+    login_url: Url
+    redirect_uris: list[Url] = Field(min_length=1)
+    initiate_login_uri: Url | None = None
+    post_logout_redirect_uri: Url | None = None
+    issuer: str = ""
+    client_id: str = Field(min_length=1)
+    client_secret: SecretStr
+    signed_in: SignedInProbe | None = None
+    provider: ProviderListen = Field(default_factory=ProviderListen)
+    jit: bool = False
+
+
+ScimFeature = Literal[
+    "create",
+    "update",
+    "deactivate",
+    "reactivate",
+    "import_users",
+    "import_groups",
+    "group_push",
+]
+
+
+class ScimAuth(_Section):
+    mode: Literal["header", "bearer", "basic", "oauth2"]
+    token: SecretStr | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    token_url: Url | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> ScimAuth:
+        needed = {
+            "header": ["token"],
+            "bearer": ["token"],
+            "basic": ["username", "password"],
+            "oauth2": ["token_url", "client_id", "client_secret"],
+        }[self.mode]
+        missing = [k for k in needed if getattr(self, k) in (None, "")]
+        if missing:
+            raise ValueError(f"mode = \"{self.mode}\" needs {', '.join(missing)}")
+        return self
+
+
+class ScimTarget(_Section):
+    base_url: Url
+    version: Literal["2.0", "1.1"] = "2.0"
+    auth: ScimAuth
+    features: list[ScimFeature] = Field(
+        default_factory=lambda: ["create", "update", "deactivate", "reactivate", "import_users"]
+    )
+    unique_attribute: str = "userName"
+    prefix: str = Field(default="oin-test-", pattern=r"^[A-Za-z0-9._-]{3,32}$")
+
+
+class SubmissionTarget(_Section):
+    """The OIN submission material; checked by the submission suite (SPEC §8)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class Target(_Section):
+    """A validated target description."""
+
+    app: App
+    harness: Harness = Field(default_factory=Harness)
+    saml: SamlTarget | None = None
+    oidc: OidcTarget | None = None
+    scim: ScimTarget | None = None
+    submission: SubmissionTarget | None = None
+
+    # Filled by load(), not by the file.
+    path: Path = Field(default=Path("."), exclude=True)
+    sha256: str = Field(default="", exclude=True)
+
+    @property
+    def protocols(self) -> dict[str, bool]:
+        """Which protocols the file configures."""
+        return {
+            "saml": self.saml is not None,
+            "oidc": self.oidc is not None,
+            "scim": self.scim is not None,
+            "submission": self.submission is not None,
+        }
+
+    def secrets(self) -> list[str]:
+        """Every secret value in the target, for value-based redaction."""
+        found: list[str] = []
+
+        def walk(node: Any) -> None:
+            if isinstance(node, SecretStr):
+                found.append(node.get_secret_value())
+            elif isinstance(node, BaseModel):
+                for name in type(node).model_fields:
+                    walk(getattr(node, name))
+            elif isinstance(node, dict):
+                for value in node.values():
+                    walk(value)
+            elif isinstance(node, list):
+                for value in node:
+                    walk(value)
+
+        walk(self)
+        return [s for s in found if s]
+
+    def state_dir(self) -> Path:
+        path = Path(os.path.expanduser(self.harness.state_dir))
+        return path if path.is_absolute() else (self.path.parent / path)
+
+
+# --- loading and error messages -------------------------------------------------------------
+
+
+def load(path: str | os.PathLike[str], environ: dict[str, str] | None = None) -> Target:
+    """Read, resolve and validate a target file, or raise :class:`TargetError`."""
+    file = Path(path)
+    env = dict(os.environ if environ is None else environ)
+    try:
+        raw_bytes = file.read_bytes()
+    except FileNotFoundError:
+        raise TargetError(
+            f"{file}: the target file does not exist. Fix: pass the path of your target "
+            "TOML file to --oin-target, or create one with `oin-conformance init`."
+        ) from None
+    except OSError as exc:
+        raise TargetError(f"{file}: cannot read the target file ({exc.strerror}).") from None
+    try:
+        data = tomllib.loads(raw_bytes.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise TargetError(f"{file}: the target file is not UTF-8 text.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise TargetError(
+            f"{file}: not valid TOML: {exc}. Fix: correct the TOML syntax at that line."
+        ) from None
+    from_env: set[tuple[str | int, ...]] = set()
+    data = _resolve_env(data, env, (), from_env, file)
+    try:
+        target = Target.model_validate(data)
+    except ValidationError as exc:
+        raise TargetError(_explain(file, exc, data, from_env)) from None
+    return target.model_copy(
+        update={"path": file.resolve(), "sha256": hashlib.sha256(raw_bytes).hexdigest()}
+    )
+
+
+def _resolve_env(
+    node: Any,
+    env: dict[str, str],
+    loc: tuple[str | int, ...],
+    from_env: set[tuple[str | int, ...]],
+    file: Path,
+) -> Any:
+    if isinstance(node, dict):
+        return {k: _resolve_env(v, env, (*loc, k), from_env, file) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_resolve_env(v, env, (*loc, i), from_env, file) for i, v in enumerate(node)]
+    if isinstance(node, str) and "${" in node:
+
+        def sub(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in env:
+                raise TargetError(
+                    f"{file}: {_where(loc)} refers to environment variable ${{{name}}}, "
+                    f"which is not set. Fix: export {name} before running, or write the "
+                    "value in the file."
+                )
+            return env[name]
+
+        from_env.add(loc)
+        return _ENV_REF.sub(sub, node)
+    return node
+
+
+def _where(loc: tuple[str | int, ...]) -> str:
+    keys = [str(k) for k in loc]
+    if not keys:
+        return "the file"
+    if len(keys) == 1:
+        return f"key '{keys[0]}' at the top level"
+    return f"[{'.'.join(keys[:-1])}] key '{keys[-1]}'"
+
+
+def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
+    model: type[BaseModel] = Target
+    for part in loc:
+        if not isinstance(part, str):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return None
+        candidates = [field.annotation, *getattr(field.annotation, "__args__", ())]
+        nested = next(
+            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
+        )
+        if nested is None:
+            return None
+        model = nested
+    return model
+
+
+_SECRET_KEYS = {"client_secret", "token", "password"}
+
+
+def _explain(
+    file: Path, exc: ValidationError, data: Any, from_env: set[tuple[str | int, ...]]
+) -> str:
+    errors = exc.errors(include_url=False)
+    # Errors of a union member that did not apply are noise; prefer the most specific.
+    first = errors[0]
+    loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    msg = _explain_one(file, first, loc, from_env)
+    if len(errors) > 1:
+        msg += f" ({len(errors) - 1} more problem(s) after this one.)"
+    return msg
+
+
+def _explain_one(
+    file: Path,
+    err: Any,
+    loc: tuple[str | int, ...],
+    from_env: set[tuple[str | int, ...]],
+) -> str:
+    kind = err["type"]
+    section = ".".join(str(p) for p in loc[:-1])
+    key = str(loc[-1]) if loc else ""
+    if kind == "extra_forbidden":
+        model = _model_at(loc[:-1])
+        allowed = sorted(model.model_fields) if model else []
+        allowed = [a for a in allowed if a not in {"path", "sha256"}]
+        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        if not section:
+            return (
+                f"{file}: unknown section [{key}].{hint} Allowed sections: "
+                f"{', '.join('[' + a + ']' for a in allowed)}. Fix: rename or remove it."
+            )
+        return (
+            f"{file}: [{section}] unknown key '{key}'.{hint} Allowed keys in [{section}]: "
+            f"{', '.join(allowed)}. Fix: rename or remove the key."
+        )
+    if kind == "missing":
+        if not section:
+            return f"{file}: missing section [{key}]. Fix: add it (see `oin-conformance init`)."
+        return f"{file}: [{section}] missing required key '{key}'. Fix: add {key} = ... to [{section}]."
+    where = f"[{section}] key '{key}'" if section else (f"[{key}]" if key else "the file")
+    secret = key in _SECRET_KEYS or loc in from_env
+    found = "" if secret else f" Found: {_short(err.get('input'))}."
+    reason = err["msg"]
+    if kind == "literal_error":
+        expected = err.get("ctx", {}).get("expected", "")
+        return f"{file}: {where} is not allowed.{found} Allowed: {expected}. Fix: use one of those."
+    if kind == "value_error":
+        reason = reason.removeprefix("Value error, ")
+    return f"{file}: {where}: {reason}.{found} Fix: correct {where}."
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -1,0 +1,1 @@
+"""The conformance suites, shipped inside the wheel as ``oin_conformance.suites``."""
