@@ -10,8 +10,7 @@ import fnmatch
 import importlib.util
 import random
 import secrets
-from collections.abc import Generator
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,7 +92,7 @@ class RunContext:
 
     def rng(self, salt: str) -> random.Random:
         """A random generator derived from the run's seed (reproducible per check)."""
-        return random.Random(f"{self.seed}:{salt}")
+        return random.Random(f"{self.seed}:{salt}")  # noqa: S311 - reproducible, not secret
 
 
 class OinRuntime:
@@ -209,7 +208,13 @@ class OinRuntime:
         failure = call.excinfo.value if call.excinfo is not None else None
         if isinstance(failure, CheckFailure):
             redact = self.context.redactor.text
-            clean = CheckFailure(**{k: redact(v) for k, v in failure.as_dict().items()})
+            fields = failure.as_dict()
+            clean = CheckFailure(
+                title=redact(fields["title"]),
+                seen=redact(fields["seen"]),
+                expected=redact(fields["expected"]),
+                fix=redact(fields["fix"]),
+            )
             info["failure"] = clean.as_dict()
             # One text for every format: terminal, JUnit, HTML and JSON.
             report.longrepr = clean.render()

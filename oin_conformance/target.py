@@ -113,7 +113,7 @@ class App(_Section):
     def _base_or_serve(self) -> App:
         if self.base_url is None and self.serve is None:
             raise ValueError(
-                "give base_url (where the app runs) or serve = \"package.module:wsgi_app\" "
+                'give base_url (where the app runs) or serve = "package.module:wsgi_app" '
                 "(start a Python WSGI app in-process)"
             )
         return self
@@ -176,6 +176,15 @@ ScimFeature = Literal[
 ]
 
 
+DEFAULT_SCIM_FEATURES: tuple[ScimFeature, ...] = (
+    "create",
+    "update",
+    "deactivate",
+    "reactivate",
+    "import_users",
+)
+
+
 class ScimAuth(_Section):
     mode: Literal["header", "bearer", "basic", "oauth2"]
     token: SecretStr | None = None
@@ -195,7 +204,7 @@ class ScimAuth(_Section):
         }[self.mode]
         missing = [k for k in needed if getattr(self, k) in (None, "")]
         if missing:
-            raise ValueError(f"mode = \"{self.mode}\" needs {', '.join(missing)}")
+            raise ValueError(f'mode = "{self.mode}" needs {", ".join(missing)}')
         return self
 
 
@@ -203,9 +212,7 @@ class ScimTarget(_Section):
     base_url: Url
     version: Literal["2.0", "1.1"] = "2.0"
     auth: ScimAuth
-    features: list[ScimFeature] = Field(
-        default_factory=lambda: ["create", "update", "deactivate", "reactivate", "import_users"]
-    )
+    features: list[ScimFeature] = Field(default_factory=lambda: list(DEFAULT_SCIM_FEATURES))
     unique_attribute: str = "userName"
     prefix: str = Field(default="oin-test-", pattern=r"^[A-Za-z0-9._-]{3,32}$")
 
@@ -362,7 +369,8 @@ def _explain(
     file: Path, exc: ValidationError, data: Any, from_env: set[tuple[str | int, ...]]
 ) -> str:
     errors = exc.errors(include_url=False)
-    # Errors of a union member that did not apply are noise; prefer the most specific.
+    # A misspelt key explains the "missing" error of the key it was meant to be: say it first.
+    errors.sort(key=lambda e: e["type"] != "extra_forbidden")
     first = errors[0]
     loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     msg = _explain_one(file, first, loc, from_env)
@@ -398,7 +406,10 @@ def _explain_one(
     if kind == "missing":
         if not section:
             return f"{file}: missing section [{key}]. Fix: add it (see `oin-conformance init`)."
-        return f"{file}: [{section}] missing required key '{key}'. Fix: add {key} = ... to [{section}]."
+        return (
+            f"{file}: [{section}] missing required key '{key}'. "
+            f"Fix: add {key} = ... to [{section}]."
+        )
     where = f"[{section}] key '{key}'" if section else (f"[{key}]" if key else "the file")
     secret = key in _SECRET_KEYS or loc in from_env
     found = "" if secret else f" Found: {_short(err.get('input'))}."

@@ -79,9 +79,11 @@ class Redactor:
         for name, value in headers.items():
             if name.lower() in SECRET_HEADERS:
                 scheme = value.split(" ", 1)[0] if " " in value else ""
-                out[name] = f"{scheme} {REDACTED}".strip() if name.lower().endswith(
-                    "authorization"
-                ) else REDACTED
+                out[name] = (
+                    f"{scheme} {REDACTED}".strip()
+                    if name.lower().endswith("authorization")
+                    else REDACTED
+                )
             else:
                 out[name] = self.text(value)
         return out
@@ -118,7 +120,9 @@ class Redactor:
 def _redact_fields(data: Any) -> Any:
     if isinstance(data, dict):
         return {
-            k: (REDACTED if isinstance(k, str) and k.lower() in SECRET_FIELDS else _redact_fields(v))
+            k: (
+                REDACTED if isinstance(k, str) and k.lower() in SECRET_FIELDS else _redact_fields(v)
+            )
             for k, v in data.items()
         }
     if isinstance(data, list):

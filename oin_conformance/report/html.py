@@ -40,15 +40,15 @@ def summary_html(payload: dict[str, Any]) -> str:
     overall = "NOT READY" if payload["blocking_failures"] else "READY"
     colour = "#cf222e" if payload["blocking_failures"] else "#1a7f37"
     parts.append(
-        f'<h2>OIN readiness of {escape(payload["app_name"])}: '
+        f"<h2>OIN readiness of {escape(payload['app_name'])}: "
         f'<span style="color:{colour}">{overall}</span></h2>'
     )
     parts.append('<div class="oin-verdicts">')
     for name, verdict in payload["protocols"].items():
         label, bg = STATUS_LABEL[verdict["status"]]
         counts = (
-            f'{verdict["passed"]} passed, {len(verdict["blocking_failures"])} blocking, '
-            f'{len(verdict["advisories"])} advisory'
+            f"{verdict['passed']} passed, {len(verdict['blocking_failures'])} blocking, "
+            f"{len(verdict['advisories'])} advisory"
         )
         parts.append(
             f'<div class="oin-verdict" style="background:{bg}"><b>{escape(name.upper())}</b>'
@@ -89,7 +89,7 @@ def check_html(check: dict[str, Any]) -> str:
     out.append(
         f"<p><b>{escape(check['title'])}</b> — <code>{escape(check['id'])}</code> · "
         f"{escape(check['severity'])} · requirement "
-        f"<a href=\"{escape(check['requirement_url'])}\">{escape(check['requirement'])}</a>: "
+        f'<a href="{escape(check["requirement_url"])}">{escape(check["requirement"])}</a>: '
         f"{escape(check['requirement_title'])}</p>"
     )
     failure = check.get("failure")

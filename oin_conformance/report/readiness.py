@@ -78,7 +78,7 @@ class ReadinessReport:
             result = self.results[report.nodeid] = CheckResult(meta=meta)
         if report.skipped and isinstance(report.longrepr, tuple):
             result.skip_reason = str(report.longrepr[2]).removeprefix("Skipped: ")
-        result.update(report.when or "", report.outcome, report.duration, info)
+        result.update(report.when, report.outcome, report.duration, info)
 
     def rerun_command(self, check_id: str) -> str:
         target = self.runtime.target.path

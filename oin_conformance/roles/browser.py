@@ -237,12 +237,13 @@ def _read_capped(resp: requests.Response, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     for chunk in resp.iter_content(64 * 1024):
+        if size + len(chunk) > limit:
+            chunks.append(chunk[: limit - size])
+            chunks.append(f"\n[... body cut at {limit} bytes]".encode())
+            resp.close()
+            break
         chunks.append(chunk)
         size += len(chunk)
-        if size > limit:
-            resp.close()
-            chunks.append(f"\n[... body cut at {limit} bytes]".encode())
-            break
     return b"".join(chunks)
 
 

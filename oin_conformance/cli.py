@@ -1,0 +1,121 @@
+"""``oin-conformance``: helpers around the pytest plugin.
+
+* ``init [PATH]`` writes a commented target template;
+* ``idp-metadata --target FILE`` prints the IdP metadata XML to configure the app with;
+* ``op-info --target FILE`` prints the OIDC issuer, client and redirect URIs to register.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+TEMPLATE = """\
+# oin-conformance target description. Every section but [app] is optional; a protocol
+# without a section is reported as "not configured". Secrets may be written as ${ENV_VAR}.
+# Paths starting with "/" are relative to [app] base_url.
+
+[app]
+name = "My App"
+base_url = "https://app.example.com"        # or: serve = "mypackage.wsgi:application"
+
+[app.test_user]                              # the account the harness signs in as
+username = "isvtest@example.com"
+email = "isvtest@example.com"
+first_name = "Isv"
+last_name = "Test"
+
+[app.signed_in]                              # how to tell who is signed in
+url = "/api/me"
+status = 200
+contains = "{username}"                      # {username} {email} {first_name} {last_name}
+
+# [harness]
+# timeout = 15                               # seconds, every HTTP call
+# state_dir = ".oin-state"                   # generated IdP/OP keys (keep it: your app trusts them)
+
+# [saml]
+# acs_url = "/saml/acs"
+# audience = "https://app.example.com/saml/metadata"
+# login_url = "/saml/login"                  # SP-initiated sign-in starts here
+# relay_state = "/dashboard"
+# nameid_format = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+# sign = "both"                              # response | assertion | both
+# attributes = { firstName = "{first_name}", lastName = "{last_name}", email = "{email}" }
+
+# [oidc]
+# login_url = "/oidc/login"
+# redirect_uris = ["/oidc/callback"]
+# initiate_login_uri = "/oidc/initiate"
+# client_id = "0oa-test-client"
+# client_secret = "${OIDC_CLIENT_SECRET}"
+# [oidc.provider]
+# bind = "127.0.0.1"
+# port = 8765                                # the app is configured with this issuer once
+
+# [scim]
+# base_url = "/scim/v2"
+# version = "2.0"
+# features = ["create", "update", "deactivate", "reactivate", "import_users", "group_push"]
+# [scim.auth]
+# mode = "bearer"
+# token = "${SCIM_TOKEN}"
+"""
+
+
+def _load(path: str):  # type: ignore[no-untyped-def]  # returns Target, imported lazily
+    from oin_conformance.target import TargetError, load
+
+    try:
+        return load(path)
+    except TargetError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        raise SystemExit(4) from None
+
+
+def _role(module: str, func: str) -> object:
+    try:
+        return getattr(importlib.import_module(module), func)
+    except (ModuleNotFoundError, AttributeError):
+        print(f"ERROR: this version of oin-conformance has no {module}.{func}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="oin-conformance", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    init = sub.add_parser("init", help="write a commented target template")
+    init.add_argument("path", nargs="?", default="oin-target.toml")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    for name, text in (
+        ("idp-metadata", "print the IdP metadata XML your app must trust"),
+        ("op-info", "print the OIDC issuer and client settings your app must use"),
+    ):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("--target", required=True, help="the target TOML file")
+    args = parser.parse_args(argv)
+
+    if args.command == "init":
+        path = Path(args.path)
+        if path.exists() and not args.force:
+            print(f"ERROR: {path} exists; use --force to overwrite it", file=sys.stderr)
+            return 1
+        path.write_text(TEMPLATE)
+        print(f"wrote {path}; edit it, then run: pytest --oin-target={path}")
+        return 0
+    target = _load(args.target)
+    if args.command == "idp-metadata":
+        from oin_conformance.state import StateFolder
+
+        func = _role("oin_conformance.roles.saml_idp", "idp_metadata")
+        print(func(target, StateFolder(target.state_dir())))  # type: ignore[operator]
+        return 0
+    func = _role("oin_conformance.roles.oidc_op", "op_info")
+    print(func(target))  # type: ignore[operator]
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

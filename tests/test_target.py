@@ -1,0 +1,154 @@
+"""Target validation: every mistake is one clear message naming the key and the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from oin_conformance.target import Target, TargetError, load
+from tests.conftest import REFERENCE_TARGET, write_target
+
+MINIMAL = """
+[app]
+base_url = "https://app.example.com"
+[app.test_user]
+username = "ada@example.com"
+"""
+
+
+def error_for(tmp_path: Path, body: str, env: dict[str, str] | None = None) -> str:
+    path = write_target(tmp_path, body)
+    with pytest.raises(TargetError) as info:
+        load(path, environ=env or {})
+    message = str(info.value)
+    assert "\n" not in message, "a target error is one line"
+    assert str(path) in message
+    return message
+
+
+def test_reference_target_loads() -> None:
+    target = load(REFERENCE_TARGET)
+    assert target.app.name == "Acme Reference App"
+    assert len(target.sha256) == 64
+    assert target.path == REFERENCE_TARGET.resolve()
+
+
+def test_minimal_target_and_defaults(tmp_path: Path) -> None:
+    target = load(write_target(tmp_path, MINIMAL), environ={})
+    assert target.protocols == {"saml": False, "oidc": False, "scim": False, "submission": False}
+    assert target.harness.timeout == 15
+    assert target.state_dir() == tmp_path / ".oin-state"
+
+
+def test_target_is_frozen(tmp_path: Path) -> None:
+    target = load(write_target(tmp_path, MINIMAL), environ={})
+    with pytest.raises(ValidationError):
+        target.app.name = "other"  # type: ignore[misc]
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(TargetError, match="does not exist.*oin-conformance init"):
+        load(tmp_path / "nope.toml")
+
+
+def test_invalid_toml(tmp_path: Path) -> None:
+    assert "not valid TOML" in error_for(tmp_path, "[app\nname=1")
+
+
+def test_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "target.toml"
+    path.write_bytes(b"\xff\xfe[app]")
+    with pytest.raises(TargetError, match="not UTF-8"):
+        load(path)
+
+
+def test_unknown_section_suggests_the_right_one(tmp_path: Path) -> None:
+    message = error_for(tmp_path, MINIMAL + '\n[sanl]\nacs_url = "/acs"\naudience = "x"\n')
+    assert "unknown section [sanl]" in message
+    assert "Did you mean 'saml'?" in message
+
+
+def test_misspelt_key_names_section_key_and_suggestion(tmp_path: Path) -> None:
+    body = MINIMAL + '\n[saml]\nacs_ulr = "/acs"\nacs_url = "/acs"\naudience = "x"\n'
+    message = error_for(tmp_path, body)
+    assert "[saml] unknown key 'acs_ulr'" in message
+    assert "Did you mean 'acs_url'?" in message
+    assert "Allowed keys in [saml]:" in message
+
+
+def test_missing_required_key(tmp_path: Path) -> None:
+    message = error_for(tmp_path, MINIMAL + '\n[saml]\nacs_url = "/acs"\n')
+    assert "[saml] missing required key 'audience'" in message
+
+
+def test_value_not_allowed_lists_allowed(tmp_path: Path) -> None:
+    body = MINIMAL + '\n[saml]\nacs_url = "/acs"\naudience = "x"\nsign = "never"\n'
+    message = error_for(tmp_path, body)
+    assert "[saml] key 'sign' is not allowed" in message
+    assert "'response'" in message and "'both'" in message
+    assert "'never'" in message
+
+
+def test_bad_url(tmp_path: Path) -> None:
+    body = MINIMAL + '\n[saml]\nacs_url = "ftp://x"\naudience = "x"\n'
+    assert "must be an absolute http(s) URL" in error_for(tmp_path, body)
+
+
+def test_app_needs_base_url_or_serve(tmp_path: Path) -> None:
+    message = error_for(tmp_path, '[app]\nname = "x"\n[app.test_user]\nusername = "a"\n')
+    assert "base_url" in message and "serve" in message
+
+
+def test_signed_in_probe_must_name_the_user(tmp_path: Path) -> None:
+    body = MINIMAL + '\n[app.signed_in]\nurl = "/me"\ncontains = "Welcome"\n'
+    assert "{username}" in error_for(tmp_path, body)
+
+
+def test_env_reference_is_resolved(tmp_path: Path) -> None:
+    body = MINIMAL + (
+        '\n[scim]\nbase_url = "/scim/v2"\n[scim.auth]\nmode = "bearer"\ntoken = "${SCIM_TOKEN}"\n'
+    )
+    target = load(write_target(tmp_path, body), environ={"SCIM_TOKEN": "s3cr3t-value"})
+    assert target.scim is not None and target.scim.auth.token is not None
+    assert target.scim.auth.token.get_secret_value() == "s3cr3t-value"
+    assert "s3cr3t-value" in target.secrets()
+    assert "s3cr3t-value" not in repr(target)
+
+
+def test_missing_env_variable_is_named(tmp_path: Path) -> None:
+    body = (
+        MINIMAL + '\n[scim]\nbase_url = "/scim"\n[scim.auth]\nmode = "bearer"\ntoken = "${NOPE}"\n'
+    )
+    message = error_for(tmp_path, body)
+    assert "${NOPE}" in message and "[scim.auth] key 'token'" in message
+
+
+def test_value_from_environment_is_never_printed(tmp_path: Path) -> None:
+    body = MINIMAL + '\n[harness]\ntimeout = "${T}"\n'
+    message = error_for(tmp_path, body, env={"T": "hunter2-not-a-number"})
+    assert "hunter2" not in message
+    assert "[harness] key 'timeout'" in message
+
+
+def test_secret_field_value_is_never_printed(tmp_path: Path) -> None:
+    body = MINIMAL + (
+        '\n[scim]\nbase_url = "/scim"\n[scim.auth]\nmode = "bearer"\ntoken = ["hunter2secret"]\n'
+    )
+    message = error_for(tmp_path, body)
+    assert "hunter2secret" not in message
+
+
+def test_scim_auth_mode_needs_its_credentials(tmp_path: Path) -> None:
+    body = MINIMAL + '\n[scim]\nbase_url = "/scim"\n[scim.auth]\nmode = "basic"\nusername = "u"\n'
+    assert 'mode = "basic" needs password' in error_for(tmp_path, body)
+
+
+def test_more_problems_are_counted(tmp_path: Path) -> None:
+    body = MINIMAL + '\n[saml]\nacs = "/acs"\naudiense = "x"\n'
+    assert "more problem(s)" in error_for(tmp_path, body)
+
+
+def test_model_has_a_section_for_every_spec_protocol() -> None:
+    assert set(Target.model_fields) >= {"app", "saml", "oidc", "scim", "submission", "harness"}
