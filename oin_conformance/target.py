@@ -217,10 +217,51 @@ class ScimTarget(_Section):
     prefix: str = Field(default="oin-test-", pattern=r"^[A-Za-z0-9._-]{3,32}$")
 
 
-class SubmissionTarget(_Section):
-    """The OIN submission material; checked by the submission suite (SPEC §8)."""
+OIN_USE_CASES = (
+    "Automation",
+    "Centralized Logging",
+    "Directory and HR Sync",
+    "Identity Governance and Administration (IGA)",
+    "Identity Verification",
+    "Multifactor Authentication (MFA)",
+    "Zero Trust",
+)
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+
+class SubmissionContact(_Section):
+    """One of the submission's ``appContactDetails``."""
+
+    contact_type: Literal["CUSTOMER_SUPPORT", "ESCALATION_SUPPORT"]
+    value_type: Literal["URL", "EMAIL", "PHONE"]
+    value: str = Field(min_length=1)
+
+
+class SubmissionTestAccount(_Section):
+    """``testInfo.testAccount``: what the OIN analyst signs in with."""
+
+    url: str = ""
+    username: str = ""
+    password: SecretStr | None = None
+    instructions: str = ""
+
+
+class SubmissionTarget(_Section):
+    """The OIN submission material (SPEC §8), named after Okta's submissions API fields."""
+
+    name: str = ""
+    description: str = ""
+    use_cases: list[str] = Field(default_factory=list)
+    logo: str = ""
+    submitter_email: str = ""
+    sign_on_modes: list[Literal["SAML_2_0", "OIDC", "SWA", "SCIM"]] = Field(default_factory=list)
+    contacts: list[SubmissionContact] = Field(default_factory=list)
+    test_account: SubmissionTestAccount = Field(default_factory=SubmissionTestAccount)
+    #: Customer configuration guide per integration type: keys "sso" and "scim".
+    guides: dict[Literal["sso", "scim"], Url] = Field(default_factory=dict)
+
+    def logo_path(self, base: Path) -> Path:
+        path = Path(os.path.expanduser(self.logo))
+        return path if path.is_absolute() else base / path
 
 
 class Target(_Section):
