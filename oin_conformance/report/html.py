@@ -18,12 +18,18 @@ STATUS_LABEL = {
 
 CSS = """
 <style>
-.oin-summary{font-family:system-ui,sans-serif;margin:0 0 1em 0}
+/* The verdict goes first: title, then the summary block, then pytest-html's environment. */
+body{display:flex;flex-direction:column}
+#title{order:-2}
+.summary{order:-1}
+.oin-summary{font-family:system-ui,sans-serif;margin:0 0 1em 0;color:#1f2328}
+.oin-summary h3{color:#1f2328;margin:.6em 0 .2em 0}
 .oin-summary h2{margin:.2em 0}
 .oin-verdicts{display:flex;gap:.6em;flex-wrap:wrap;margin:.5em 0}
 .oin-verdict{border-radius:6px;padding:.4em .8em;color:#fff;min-width:9em}
 .oin-verdict b{display:block;font-size:1.1em}
-.oin-blockers li{margin:.3em 0}
+.oin-blockers li{margin:.4em 0;line-height:1.45}
+.oin-blockers li div{margin:.1em 0}
 .oin-detail pre{white-space:pre-wrap;word-break:break-all;background:#f6f8fa;padding:.5em;
  max-height:30em;overflow:auto;font-size:12px}
 .oin-detail table{border-collapse:collapse}
@@ -70,8 +76,9 @@ def summary_html(payload: dict[str, Any]) -> str:
             title = failure.get("title") or check.get("message", "").splitlines()[-1:] or [""]
             title_text = title if isinstance(title, str) else title[0]
             parts.append(
-                f"<li><b>{escape(check['title'])}</b> <code>{escape(cid)}</code><br>"
-                f"{escape(title_text)}<br><span class='oin-fix'>Fix: {escape(fix)}</span></li>"
+                f"<li><div><b>{escape(check['title'])}</b> <code>{escape(cid)}</code></div>"
+                f"<div>{escape(title_text)}</div>"
+                f"<div><span class='oin-fix'>Fix: {escape(fix)}</span></div></li>"
             )
         parts.append("</ol>")
     parts.append(

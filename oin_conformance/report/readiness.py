@@ -190,6 +190,8 @@ class ReadinessReport:
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_table_row(self, report: Any, cells: list[str]) -> None:
         info = getattr(report, "oin", None) or {}
+        if info.get("id") and len(cells) > 1:
+            cells[1] = f'<td class="col-testId">{escape(str(info["id"]))}</td>'
         cells.insert(2, f'<td class="col-severity">{escape(str(info.get("severity", "")))}</td>')
         url = escape(str(info.get("requirement_url", "")))
         req = escape(str(info.get("requirement", "")))

@@ -1,0 +1,111 @@
+"""The readiness report as a person sees it: rendered in headless Chromium, screenshotted,
+the verdict on the first screen, nothing the app sent rendered as markup."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests.conftest import TINY_TARGET, run_plugin, write_target
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+]
+HOSTILE = (
+    '<h1 id="pwned">owned</h1><script>document.title="pwned"</script>'
+    '<img src=x onerror="document.body.dataset.pwned=1">'
+)
+PROBE = """
+<script>
+window.addEventListener("load", () => setTimeout(() => {
+  const s = document.querySelector(".oin-summary");
+  const r = s ? s.getBoundingClientRect() : null;
+  const out = document.createElement("pre");
+  out.id = "oin-probe";
+  out.textContent = JSON.stringify({
+    summary_bottom: r ? r.bottom : null,
+    viewport: window.innerHeight,
+    pwned: document.querySelectorAll("#pwned").length,
+    pwned_attr: document.body.dataset.pwned || null,
+    title: document.title,
+    escaped_text: document.body.innerText.includes('<h1 id="pwned">'),
+  });
+  document.body.appendChild(out);
+}, 500));
+</script>
+"""
+
+
+def hostile_app(folder: Path) -> None:
+    (folder / "hostileapp.py").write_text(
+        textwrap.dedent(
+            f"""
+            def app(environ, start_response):
+                start_response("500 Internal Server Error", [("Content-Type", "text/html")])
+                return [{HOSTILE!r}.encode()]
+            """
+        )
+    )
+
+
+def chromium(*args: str, user_dir: Path) -> subprocess.CompletedProcess[str]:
+    assert CHROMIUM is not None
+    return subprocess.run(
+        [CHROMIUM, *FLAGS, f"--user-data-dir={user_dir}", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (.ci/run installs it)")
+def test_report_renders_verdict_first_and_escapes_app_content(tmp_path: Path) -> None:
+    hostile_app(tmp_path)
+    target = write_target(tmp_path, TINY_TARGET.replace("tinyapp:app", "hostileapp:app"))
+    run = run_plugin(f"--oin-target={target}", "-m", "general", cwd=tmp_path)
+    assert run.returncode == 1
+    assert HOSTILE in json.dumps(run.readiness) or "pwned" in json.dumps(run.readiness)
+    html = run.report_dir / "readiness.html"
+    probed = tmp_path / "probed.html"
+    probed.write_text(html.read_text().replace("</body>", PROBE + "</body>"))
+
+    dom = chromium(
+        "--window-size=1280,800", "--virtual-time-budget=5000", "--dump-dom",
+        probed.as_uri(), user_dir=tmp_path / "chrome1",
+    )  # fmt: skip
+    match = re.search(r'<pre id="oin-probe">(.*?)</pre>', dom.stdout, re.S)
+    assert match, dom.stderr[-2000:]
+    probe = json.loads(match.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    assert probe["pwned"] == 0 and probe["pwned_attr"] is None
+    assert probe["title"] != "pwned"
+    assert probe["escaped_text"], "the app's HTML should be shown as text"
+    assert probe["summary_bottom"] is not None
+    assert probe["summary_bottom"] <= probe["viewport"], probe
+
+    shot = run.report_dir / "readiness.png"
+    chromium(
+        "--window-size=1280,800", "--virtual-time-budget=5000", f"--screenshot={shot}",
+        html.as_uri(), user_dir=tmp_path / "chrome2",
+    )  # fmt: skip
+    with Image.open(shot) as image:
+        assert image.size == (1280, 800)
+        colours = image.convert("RGB").getcolors(maxcolors=1_000_000) or []
+        assert len(colours) > 50, "the screenshot is blank"
