@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -155,15 +156,17 @@ def test_suites_are_collected_even_if_python_files_hides_them(tiny_app: Path) ->
     )
     run = run_plugin(f"--oin-target={target}", "-m", "general", "--co", "-q", cwd=tiny_app)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "4 tests collected" in run.stdout
+    assert re.search(r"\b4(/\d+)? tests collected", run.stdout), run.stdout
     assert run.stdout.count("test_app_is_reachable") == 1
 
 
 def test_protocol_marker_selects_one_suite(tiny_app: Path) -> None:
     target = write_target(tiny_app, TINY_TARGET)
-    run = run_plugin(f"--oin-target={target}", "-m", "saml", cwd=tiny_app)
-    assert "4 deselected" in run.stdout
-    assert run.returncode != 4
+    run = run_plugin(f"--oin-target={target}", "-m", "general", cwd=tiny_app)
+    assert run.returncode == 1
+    ids = set(run.outcomes())
+    assert len(ids) == 4
+    assert all(i.startswith("general.") for i in ids), ids
 
 
 def _comparable(data: dict[str, Any]) -> dict[str, Any]:
