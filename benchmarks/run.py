@@ -1,0 +1,112 @@
+"""Speed, measured as ratios in one run on one machine (never asserted in tests).
+
+    python benchmarks/run.py [--quick] [--only NAME ...]
+
+Each benchmark times two things that differ in one respect, interleaving their repetitions
+so that machine noise hits both alike, and reports the ratio of their medians:
+
+* ``startup``  — pytest start-up in a project with the plugin installed but no --oin-target,
+  versus the same run with the plugin disabled (-p no:oin_conformance.plugin). Target <= 1.05x.
+* ``xdist``    — the whole reference-app run with -n 2 versus -n 0.
+* ``signing``  — building and signing one Okta-shaped SAML response versus one raw RSA-2048
+  signature (cryptography's sign). Target <= 2x.
+* ``scim``     — the SCIM users plan against scim2-server versus scim2-tester's checks against
+  the same server (needs scim2-tester, a benchmark-only dependency). Target <= 1.0x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+REFERENCE = REPO / "fixtures" / "reference_app" / "target.toml"
+
+
+def _time(func: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    func()
+    return time.perf_counter() - start
+
+
+def compare(
+    name: str, a: Callable[[], object], b: Callable[[], object], repeat: int, target: str
+) -> dict[str, object]:
+    """Median time of ``a`` over median time of ``b``, repetitions interleaved."""
+    a(), b()  # warm caches (imports, .pyc files, keys) before measuring
+    ta, tb = [], []
+    for _ in range(repeat):
+        ta.append(_time(a))
+        tb.append(_time(b))
+    ratio = statistics.median(ta) / statistics.median(tb)
+    result = {
+        "benchmark": name,
+        "a_median_s": round(statistics.median(ta), 5),
+        "b_median_s": round(statistics.median(tb), 5),
+        "ratio": round(ratio, 3),
+        "target": target,
+        "repeat": repeat,
+    }
+    print(f"{name:<8} ratio {ratio:6.3f}  ({target})  a={result['a_median_s']}s b={result['b_median_s']}s")
+    return result
+
+
+def bench_startup(repeat: int) -> dict[str, object]:
+    project = Path(tempfile.mkdtemp(prefix="oin-bench-"))
+    (project / "test_host.py").write_text("def test_one():\n    assert True\n")
+    base = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_host.py"]
+
+    def run(extra: list[str]) -> Callable[[], object]:
+        return lambda: subprocess.run(base + extra, cwd=project, capture_output=True, check=True)
+
+    return compare(
+        "startup", run([]), run(["-p", "no:oin_conformance.plugin"]), repeat,
+        "plugin loaded without a target vs disabled, target <= 1.05",
+    )  # fmt: skip
+
+
+def bench_xdist(repeat: int) -> dict[str, object]:
+    def run(workers: str) -> Callable[[], object]:
+        def go() -> None:
+            with tempfile.TemporaryDirectory() as out:
+                subprocess.run(
+                    [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                     f"--oin-target={REFERENCE}", f"--oin-report={out}", "-n", workers],
+                    cwd=REPO, capture_output=True, check=False,
+                )  # fmt: skip
+
+        return go
+
+    return compare("xdist", run("2"), run("0"), repeat, "-n 2 vs -n 0 on the reference app")
+
+
+BENCHMARKS: dict[str, Callable[[int], dict[str, object]]] = {
+    "startup": bench_startup,
+    "xdist": bench_xdist,
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument("--only", nargs="*", choices=sorted(BENCHMARKS), default=None)
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    results = []
+    for name in args.only or list(BENCHMARKS):
+        repeat = {"startup": 15, "xdist": 3}.get(name, 20)
+        results.append(BENCHMARKS[name](max(2, repeat // 3) if args.quick else repeat))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
