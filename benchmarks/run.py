@@ -54,7 +54,10 @@ def compare(
         "target": target,
         "repeat": repeat,
     }
-    print(f"{name:<8} ratio {ratio:6.3f}  ({target})  a={result['a_median_s']}s b={result['b_median_s']}s")
+    print(
+        f"{name:<8} ratio {ratio:6.3f}  ({target})  "
+        f"a={result['a_median_s']}s b={result['b_median_s']}s"
+    )
     return result
 
 

@@ -58,7 +58,8 @@ HOSTILE_APPS = {
             import socket
             sock = environ.get("werkzeug.socket")
             if sock is not None:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00")
+                linger = (1).to_bytes(4, "little") + (0).to_bytes(4, "little")
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
                 sock.close()
             raise ConnectionAbortedError("reset by the app")
         """,
