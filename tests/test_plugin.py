@@ -177,6 +177,7 @@ def _comparable(data: dict[str, Any]) -> dict[str, Any]:
         check.pop("duration_s")
         for ex in check["transcript"]:
             ex.pop("elapsed_ms")
+            ex.pop("curl")
             ex["response_headers"].pop("Date", None)
             ex["url"] = ex["url"].split(":", 2)[0]
             ex["request_headers"].pop("Host", None)
@@ -212,3 +213,18 @@ def test_readiness_json_validates_against_the_published_schema(tiny_app: Path) -
     broken = dict(run.readiness, protocols={"general": {"status": "maybe"}})
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(broken, schema)
+
+
+def test_rerun_command_reruns_exactly_that_check(tiny_app: Path) -> None:
+    import shlex
+
+    target = write_target(tiny_app, TINY_TARGET)
+    first = run_plugin(f"--oin-target={target}", "-m", "general", cwd=tiny_app)
+    rerun = first.check("general.app_is_reachable")["rerun"]
+    args = shlex.split(rerun)
+    assert args[0] == "pytest"
+    again = run_plugin(*args[1:], cwd=tiny_app)
+    assert again.outcomes() == {"general.app_is_reachable": "passed"}
+    assert again.readiness["seed"] == first.readiness["seed"]
+    exchange = again.check("general.app_is_reachable")["transcript"][0]
+    assert exchange["curl"].startswith("curl -sS -X GET 'http://127.0.0.1:")

@@ -86,6 +86,15 @@ def summary_html(payload: dict[str, Any]) -> str:
         f"{escape(payload['target_sha256'][:16])}… · seed {payload['seed']} · "
         f"started {escape(payload['started'])} · {payload['duration_s']:.1f} s</small></p>"
     )
+    libs = ", ".join(f"{k} {v}" for k, v in payload["libraries"].items())
+    parts.append(
+        f"<details><summary><small>Reproduce this run</small></summary><small>"
+        f"Python {escape(payload['python'])} on {escape(payload['platform'])}; "
+        f"{escape(libs)}<br>target {escape(payload['target_path'])} "
+        f"(sha256 {escape(payload['target_sha256'])})<br>"
+        f"<code>pytest --oin-target={escape(payload['target_path'])} "
+        f"--oin-seed={payload['seed']}</code></small></details>"
+    )
     parts.append("</div>")
     return "".join(parts)
 
@@ -141,4 +150,5 @@ def _response_text(ex: dict[str, Any]) -> str:
 def _curl(ex: dict[str, Any]) -> str:
     from oin_conformance.transcript import Exchange
 
-    return Exchange(**ex).curl()
+    fields = {k: v for k, v in ex.items() if k != "curl"}
+    return str(ex.get("curl") or Exchange(**fields).curl())

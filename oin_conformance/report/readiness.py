@@ -24,6 +24,7 @@ import pytest
 from oin_conformance import __version__
 from oin_conformance.report.html import check_html, summary_html
 from oin_conformance.report.model import CheckResult, protocol_verdicts, sort_key
+from oin_conformance.transcript import Exchange
 
 if TYPE_CHECKING:
     from oin_conformance.runtime import OinRuntime
@@ -115,7 +116,9 @@ class ReadinessReport:
                     "message": meta.get("message", "") if not failure else "",
                     "skip_reason": r.skip_reason,
                     "rerun": meta["rerun"],
-                    "transcript": meta.get("transcript", []),
+                    "transcript": [
+                        {**ex, "curl": Exchange(**ex).curl()} for ex in meta.get("transcript", [])
+                    ],
                     "notes": meta.get("notes", []),
                     "duration_s": round(r.duration, 3),
                 }
