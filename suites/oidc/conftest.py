@@ -1,0 +1,64 @@
+"""Fixtures of the OIDC suite: the session's Okta org authorization server (started by
+``harness_info`` for an in-process app, or here) and a per-check view of it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from oin_conformance.roles.browser import Browser
+from oin_conformance.roles.oidc_op import OktaOrgOP, OPError, ensure_op
+from oin_conformance.runtime import RunContext
+from oin_conformance.target import OidcTarget
+from oin_conformance.transcript import Transcript
+
+from .flow import OidcCheck, custom_issuer_problem
+
+
+@pytest.fixture(scope="session")
+def oidc_target(oin_target: object) -> OidcTarget:
+    target = getattr(oin_target, "oidc", None)
+    if target is None:
+        pytest.skip("OIDC not configured: the target has no [oidc] section")
+    assert isinstance(target, OidcTarget)
+    return target
+
+
+@pytest.fixture(scope="session")
+def op(oin_run: RunContext, oidc_target: OidcTarget) -> OktaOrgOP:
+    """The run's Okta org authorization server (started by harness_info or here)."""
+    try:
+        return ensure_op(oin_run)
+    except OPError as exc:
+        pytest.fail(f"[oidc.provider]: {exc}", pytrace=False)
+
+
+@pytest.fixture
+def oidc_any(
+    op: OktaOrgOP,
+    browser: Browser,
+    transcript: Transcript,
+    oin_run: RunContext,
+    oidc_target: OidcTarget,
+) -> Iterator[OidcCheck]:
+    """Per-check view of the OP, armed honestly; no issuer precondition."""
+    op.reset()
+    browser.allow(op.url)
+    transcript.note(f"Okta org authorization server (issuer): {op.issuer}")
+    check = OidcCheck(op, browser, transcript, oin_run, oidc_target)
+    yield check
+    op.reset()
+
+
+@pytest.fixture
+def oidc(oidc_any: OidcCheck, oidc_target: OidcTarget) -> OidcCheck:
+    """Per-check view of the OP; skips when the app is configured for a custom server
+    (that is reported once, by the org-authorization-server check)."""
+    problem = custom_issuer_problem(oidc_target.issuer)
+    if problem:
+        pytest.skip(
+            f"not run: {problem}; see oidc.uses_org_authorization_server (the OIN allows the "
+            "org authorization server only)"
+        )
+    return oidc_any
