@@ -111,6 +111,7 @@ class OinRuntime:
             seed = config.getoption("oin_seed")
             self.seed = seed if seed is not None else random.SystemRandom().randrange(10**6)
             self.run_id = secrets.token_hex(3)
+        self.notices: list[str] = []
         state_opt = config.getoption("oin_state")
         self.state = StateFolder(Path(state_opt).resolve() if state_opt else target.state_dir())
         self.context = RunContext(
@@ -132,6 +133,16 @@ class OinRuntime:
         if config.args_source is not pytest.Config.ArgsSource.ARGS:
             config.args = [str(suites)]
         if not is_worker(config):
+            if runtime.pinned_provider_port and getattr(config.option, "numprocesses", None):
+                # A pinned provider port can be owned by one process only, and the OP keeps
+                # per-check state in that process: the whole run stays in one process.
+                # (xdist_group cannot express this under pytest 9.2: xdist renames node ids
+                # through a private attribute pytest no longer reads.)
+                config.option.numprocesses = 0
+                runtime.notices.append(
+                    "[oidc.provider] port is pinned, so this run does not use pytest-xdist "
+                    "workers (one process must own the port); set port = 0 to run in parallel"
+                )
             runtime.report_dir.mkdir(parents=True, exist_ok=True)
             if config.pluginmanager.hasplugin("html") and not config.getoption("htmlpath", None):
                 config.option.htmlpath = str(runtime.report_dir / "readiness.html")
@@ -145,6 +156,12 @@ class OinRuntime:
         return runtime
 
     # -- xdist ---------------------------------------------------------------------------
+
+    @property
+    def pinned_provider_port(self) -> bool:
+        """The target pins the OP's port: one process at a time may own it."""
+        oidc = self.target.oidc
+        return oidc is not None and oidc.provider.port != 0
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
@@ -231,9 +248,10 @@ class OinRuntime:
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         protocols = [p for p, on in self.target.protocols.items() if on] or ["none"]
         return [
+            *(f"oin-conformance: {n}" for n in self.notices),
             f"oin-conformance {__version__}: target {self.target.path} "
             f"(sha256 {self.target.sha256[:12]}), seed {self.seed}, "
-            f"protocols {', '.join(protocols)}, reports in {self.report_dir}"
+            f"protocols {', '.join(protocols)}, reports in {self.report_dir}",
         ]
 
 
