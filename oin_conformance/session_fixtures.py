@@ -5,6 +5,7 @@ Protocol-specific fixtures live in each suite's ``conftest.py``.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 
 import pytest
@@ -51,7 +52,10 @@ def oin_run(pytestconfig: pytest.Config) -> Iterator[RunContext]:
     if served is not None:
         ctx.on_close(served.stop)
     yield ctx
-    ctx.close()
+    for problem in ctx.close():
+        # Shown in pytest's warnings summary; roles that clean up (the SCIM ledger) also
+        # report what they left behind as a check finding of their own.
+        warnings.warn(f"oin-conformance: at the end of the run: {problem}", stacklevel=1)
 
 
 #: For each protocol, the role module whose ``harness_info(ctx) -> dict`` prepares what an

@@ -91,11 +91,12 @@ class Redactor:
     def url(self, url: str) -> str:
         parts = urlsplit(url)
         if parts.query:
-            pairs = [
-                (k, REDACTED if k.lower() in SECRET_FIELDS else v)
-                for k, v in parse_qsl(parts.query, keep_blank_values=True)
-            ]
-            parts = parts._replace(query=urlencode(pairs))
+            pairs = parse_qsl(parts.query, keep_blank_values=True)
+            # Rewrite the query only when it carries a secret field, so the transcript keeps
+            # the exact encoding that was sent (Okta sends %20 in SCIM filters, not '+').
+            if any(k.lower() in SECRET_FIELDS for k, _ in pairs):
+                pairs = [(k, REDACTED if k.lower() in SECRET_FIELDS else v) for k, v in pairs]
+                parts = parts._replace(query=urlencode(pairs))
         if parts.password:
             parts = parts._replace(netloc=parts.netloc.replace(parts.password, REDACTED))
         return self.text(urlunsplit(parts))

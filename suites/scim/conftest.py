@@ -1,0 +1,70 @@
+"""Fixtures of the SCIM suite: the process's SCIM session (credentials, ledger) and a
+per-check Okta client whose finalizer cleans up what the check created."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from oin_conformance.roles.scim_client import ScimSession, session_for
+from oin_conformance.runtime import RunContext
+from oin_conformance.target import ScimTarget
+from oin_conformance.transcript import Transcript
+
+from .okta import ScimCheck
+
+LAST = "test_leaves_no_test_data_behind"
+
+
+@pytest.fixture(scope="session")
+def scim_target(oin_target: object) -> ScimTarget:
+    target = getattr(oin_target, "scim", None)
+    if target is None:
+        pytest.skip("SCIM not configured: the target has no [scim] section")
+    assert isinstance(target, ScimTarget)
+    return target
+
+
+@pytest.fixture(scope="session")
+def scim_session(oin_run: RunContext, scim_target: ScimTarget) -> ScimSession:
+    """The run's SCIM session; leftovers of earlier runs are cleaned when it starts."""
+    session = session_for(oin_run)
+    session.start()
+    return session
+
+
+@pytest.fixture
+def scim(
+    scim_session: ScimSession,
+    scim_target: ScimTarget,
+    transcript: Transcript,
+    oin_run: RunContext,
+    request: pytest.FixtureRequest,
+) -> Iterator[ScimCheck]:
+    """Okta's provisioning client for this check; what the check created is cleaned after."""
+    check_id = request.node.nodeid
+    client = scim_session.client(transcript, check=check_id)
+    view = ScimCheck(
+        client=client,
+        session=scim_session,
+        target=scim_target,
+        rng=oin_run.rng(f"scim:{check_id}"),
+        transcript=transcript,
+    )
+    try:
+        yield view
+    finally:
+        if scim_session.ledger.open_entries(check_id):
+            transcript.note("Cleanup: removing what this check created (not part of the check)")
+            report = scim_session.ledger.cleanup(client, check=check_id)
+            for line in report.text().splitlines():
+                transcript.note(f"Cleanup: {line}")
+        client.close()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The data-safety check runs last (it cleans and sweeps after every other check)."""
+    last = [i for i in items if getattr(i, "originalname", i.name) == LAST]
+    if last:
+        items[:] = [i for i in items if i not in last] + last

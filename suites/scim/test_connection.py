@@ -1,0 +1,184 @@
+"""Okta's connection test and the read-only steps of its SCIM SPEC test: list and read
+users, the Groups endpoint, 401 for missing or bad credentials, 404 for unknown ids."""
+
+from __future__ import annotations
+
+import pytest
+
+from oin_conformance.failures import fail
+
+from .okta import (
+    SPEC_USER_FIELDS,
+    ScimCheck,
+    expect_error_body,
+    expect_list,
+    expect_status,
+    expect_valid,
+    missing_fields,
+)
+
+#: Okta SPEC test steps 4 and 12: ids no server should know.
+UNKNOWN_IDS = ("010101001010101011001010101011", "00919288221112222")
+
+
+@pytest.mark.oin(requirement="SCIM-USERS-ENDPOINT", severity="blocking")
+def test_answers_okta_connection_test(scim: ScimCheck) -> None:
+    """Okta's "Test API Credentials" works: GET /Users?startIndex=1&count=2 is a ListResponse."""
+    result = scim.client.list_users(1, 2, note="Okta's connection test")
+    expect_status(
+        result,
+        200,
+        "Okta's connection test fails",
+        "Serve GET /Users with startIndex and count (and the configured credentials) with a "
+        "200 ListResponse; Okta will not save the integration otherwise.",
+    )
+    expect_list(scim, result)
+
+
+@pytest.mark.oin(requirement="SCIM-USERS-ENDPOINT", severity="blocking")
+def test_lists_users_with_required_fields(scim: ScimCheck) -> None:
+    """SPEC step 1: GET /Users?count=1&startIndex=1 returns a user with id, names, userName,
+    active and an email."""
+    query = [("count", "1"), ("startIndex", "1")]
+    result = scim.client.send("GET", "/Users", query=query, expect="users", note="SPEC step 1")
+    expect_status(result, 200, "GET /Users does not answer 200", "Serve GET /Users.")
+    data = expect_list(scim, result)
+    if not result.resources():
+        # Okta's test needs one user on the server; provide our own rather than fail.
+        scim.transcript.note("No user on the server: creating one (SPEC test prerequisite)")
+        scim.must_create_user()
+        result = scim.client.send("GET", "/Users", query=query, expect="users", note="SPEC step 1")
+        data = expect_list(scim, result)
+    users = result.resources()
+    if not users:
+        raise fail(
+            "GET /Users returns no users although one exists",
+            seen=result.seen(),
+            expected="Resources with at least one user",
+            fix="List the server's users in GET /Users.",
+        )
+    missing = missing_fields(users[0], SPEC_USER_FIELDS)
+    if missing:
+        raise fail(
+            "Listed users lack attributes Okta's SPEC test requires",
+            seen=f"missing or empty: {', '.join(missing)}\n\n{result.seen()}",
+            expected="id, name.familyName, name.givenName, userName, active, emails[0].value",
+            fix="Return these attributes on every user (Okta maps them to its profile).",
+        )
+    if data.get("itemsPerPage", 1) > 1 or len(users) > 1:
+        raise fail(
+            "count=1 is not honoured",
+            seen=result.seen(),
+            expected="at most one user for count=1",
+            fix="Return at most `count` resources per page.",
+        )
+
+
+@pytest.mark.oin(requirement="SCIM-USERS-ENDPOINT", severity="blocking")
+def test_reads_listed_user_by_id(scim: ScimCheck) -> None:
+    """SPEC step 2: GET /Users/{id} of a listed user returns it with the same id."""
+    listed = scim.client.send(
+        "GET", "/Users", query=[("count", "1"), ("startIndex", "1")], expect="users"
+    )
+    expect_status(listed, 200, "GET /Users does not answer 200", "Serve GET /Users.")
+    users = listed.resources()
+    if not users:
+        scim.must_create_user()
+        listed = scim.client.send(
+            "GET", "/Users", query=[("count", "1"), ("startIndex", "1")], expect="users"
+        )
+        users = listed.resources()
+    uid = str(users[0].get("id", "")) if users else ""
+    if not uid:
+        raise fail(
+            "The listed user has no id",
+            seen=listed.seen(),
+            expected="an id on every listed user",
+            fix="Return the id of each user.",
+        )
+    result = scim.client.get_user(uid, note="SPEC step 2")
+    expect_status(
+        result,
+        200,
+        "GET /Users/{id} of a listed user does not answer 200",
+        "Serve GET /Users/{id}.",
+    )
+    expect_valid(result, "User")
+    missing = missing_fields(result.json_object, SPEC_USER_FIELDS)
+    if missing or result.id != uid:
+        raise fail(
+            "GET /Users/{id} returns an incomplete or different user",
+            seen=f"missing: {', '.join(missing) or 'none'}; id {result.id!r} for {uid!r}\n\n"
+            + result.seen(),
+            expected=f"the user with id {uid} and its attributes",
+            fix="Return the whole user, with the same id, from GET /Users/{id}.",
+        )
+
+
+@pytest.mark.oin(requirement="SCIM-READ", severity="blocking")
+def test_answers_unknown_user_with_404(scim: ScimCheck) -> None:
+    """SPEC steps 4 and 12: GET /Users/{unknown id} answers 404 with a SCIM Error."""
+    for uid in UNKNOWN_IDS:
+        result = scim.client.get_user(uid, note="SPEC test: an id that does not exist")
+        expect_status(
+            result,
+            404,
+            "An unknown user id does not answer 404",
+            "Answer 404 with a SCIM Error for ids you do not know; Okta reads anything else "
+            "as a failure of the whole task.",
+        )
+        expect_error_body(result, 404, scim)
+
+
+@pytest.mark.oin(requirement="SCIM-AUTH", severity="blocking")
+def test_refuses_missing_credentials(scim: ScimCheck) -> None:
+    """Requests without an Authorization header are refused with 401 and a SCIM Error."""
+    person = scim.person()
+    result = scim.client.find_user(person.user_name, authorization="", note="no credentials")
+    expect_status(
+        result,
+        401,
+        "The SCIM server answers without credentials",
+        "Require the configured credentials on every SCIM endpoint and answer 401 without them.",
+    )
+    expect_error_body(result, 401, scim)
+
+
+@pytest.mark.oin(requirement="SCIM-AUTH", severity="blocking")
+def test_refuses_bad_credentials(scim: ScimCheck) -> None:
+    """SPEC step 11: a wrong Authorization header ('non-token', a wrong token) answers 401."""
+    auth = scim.session.auth
+    wrong = {
+        "header": "wrong-token-0000",
+        "bearer": "Bearer wrong-token-0000",
+        "basic": "Basic d3Jvbmc6d3Jvbmc=",
+        "oauth2": "Bearer wrong-token-0000",
+    }[auth.mode]
+    person = scim.person()
+    for value in ("non-token", wrong):
+        result = scim.client.find_user(
+            person.user_name, authorization=value, note="bad credentials"
+        )
+        expect_status(
+            result,
+            401,
+            "The SCIM server accepts wrong credentials",
+            "Compare the presented token/password with the configured one and answer 401 "
+            "when they differ.",
+        )
+        expect_error_body(result, 401, scim)
+
+
+@pytest.mark.oin(requirement="SCIM-USERS-ENDPOINT", severity="blocking")
+def test_answers_groups_endpoint(scim: ScimCheck) -> None:
+    """SPEC step 10 / connection test: GET /Groups?startIndex=1&count=100 answers a ListResponse."""
+    if not (scim.claims("group_push") or scim.claims("import_groups")):
+        pytest.skip("the target claims neither group_push nor import_groups")
+    result = scim.client.list_groups(1, 100, note="Okta's connection test reads groups")
+    expect_status(
+        result,
+        200,
+        "GET /Groups does not answer 200",
+        "Serve GET /Groups with a ListResponse (an empty one when there are no groups).",
+    )
+    expect_list(scim, result)

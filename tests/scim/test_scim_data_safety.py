@@ -1,0 +1,221 @@
+"""Data safety: the SCIM suite never changes the ISV's existing data and leaves nothing of
+its own behind — with failing checks, on Ctrl-C, on SIGTERM, and (via the journal in the
+state folder, cleaned by the next run) even after SIGKILL.
+
+The reference SCIM server runs in its own process, seeded with pre-existing users and
+groups; its raw answers are compared byte for byte before and after each plugin run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.conftest import FIXTURES
+
+TOKEN = "data-safety-token-31337"
+#: Failures in checks that create users and groups, and a server that errors on unknown ids
+#: (so cleanup cannot verify deletions the easy way).
+FLAWS = "scim_deactivate_not_applied,scim_member_removal_not_applied,scim_500_on_unknown_id"
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+
+
+class Server:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.http = requests.Session()
+        self.http.trust_env = False
+        self.http.headers["Authorization"] = f"Bearer {TOKEN}"
+
+    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        r = self.http.post(f"{self.url}/scim/v2{path}", json=body, timeout=10)
+        assert r.status_code == 201, r.text
+        data: dict[str, Any] = r.json()
+        return data
+
+    def raw(self, path: str) -> bytes:
+        r = self.http.get(f"{self.url}/scim/v2{path}", timeout=10)
+        return r.content
+
+    def names(self) -> set[str]:
+        users = json.loads(self.raw("/Users?startIndex=1&count=1000"))["Resources"]
+        groups = json.loads(self.raw("/Groups?startIndex=1&count=1000"))["Resources"]
+        return {u["userName"] for u in users} | {g["displayName"] for g in groups}
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    port_file = tmp_path / "port"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reference_app.scim_standalone", "--token", TOKEN,
+         "--flaw", FLAWS, "--port-file", str(port_file)],
+        cwd=FIXTURES,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        for _ in range(400):
+            if port_file.exists():
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the standalone reference server did not start")
+        yield Server(f"http://127.0.0.1:{port_file.read_text().strip()}")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def seed(server: Server) -> dict[str, list[str]]:
+    """The ISV's own data, including names that look like an earlier test run's."""
+    users = []
+    for i, (name, active) in enumerate(
+        [
+            ("grace.hopper@example.com", True),
+            ("Alan.Turing@Example.com", True),
+            ("inactive.person@example.com", False),
+            ("oin-test-000000-decoy@example.com", True),  # another run's prefix: not ours
+            ("OIN-TEST-lookalike@example.com", True),
+        ]
+    ):
+        body = {
+            "schemas": [USER],
+            "userName": name,
+            "name": {"givenName": f"Given{i}", "familyName": f"Family{i}"},
+            "emails": [{"value": name.lower(), "type": "work", "primary": True}],
+            "active": active,
+            "externalId": f"ext-{i}",
+        }
+        users.append(server.post("/Users", body)["id"])
+    groups = []
+    for name, members in (
+        ("Engineering", users[:2]),
+        ("oin-test-000000-Group-decoy", users[2:4]),
+        ("Empty", []),
+    ):
+        body = {"schemas": [GROUP], "displayName": name, "members": [{"value": m} for m in members]}
+        groups.append(server.post("/Groups", body)["id"])
+    return {"users": users, "groups": groups}
+
+
+def snapshot(server: Server, ids: dict[str, list[str]]) -> dict[str, bytes]:
+    shot = {f"/Users/{u}": server.raw(f"/Users/{u}") for u in ids["users"]}
+    shot |= {f"/Groups/{g}": server.raw(f"/Groups/{g}") for g in ids["groups"]}
+    for path in ("/Users?startIndex=1&count=1000", "/Groups?startIndex=1&count=1000"):
+        shot[path] = server.raw(path)
+    return shot
+
+
+def write_target(folder: Path, server: Server) -> Path:
+    target = folder / "target.toml"
+    target.write_text(
+        f"""
+[app]
+name = "Live SCIM server"
+base_url = "{server.url}"
+
+[app.test_user]
+username = "grace.hopper@example.com"
+
+[harness]
+timeout = 10
+state_dir = "{folder / "state"}"
+
+[scim]
+base_url = "/scim/v2"
+features = ["create", "update", "deactivate", "reactivate", "import_users", "import_groups",
+            "group_push"]
+
+[scim.auth]
+mode = "bearer"
+token = "{TOKEN}"
+"""
+    )
+    return target
+
+
+def start_plugin(target: Path, *extra: str) -> subprocess.Popen[str]:
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("PYTEST_XDIST_WORKER", "PYTEST_ADDOPTS")
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--oin-target={target}",
+         "-m", "scim", "-q", f"--oin-report={target.parent / 'reports'}", *extra],
+        cwd=target.parent,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+
+
+def wait_for_run_data(server: Server, before: set[str], proc: subprocess.Popen[str]) -> set[str]:
+    """Block until the run has created something (or ended); return the new names."""
+    for _ in range(1500):
+        new = server.names() - before
+        if new or proc.poll() is not None:
+            return new
+        time.sleep(0.01)
+    return set()
+
+
+@pytest.mark.slow
+def test_existing_data_is_untouched_and_nothing_is_left(server: Server, tmp_path: Path) -> None:
+    ids = seed(server)
+    original = snapshot(server, ids)
+    names = server.names()
+    target = write_target(tmp_path, server)
+    journal = tmp_path / "state" / "scim-ledger"
+
+    # 1. A whole run, with failing checks.
+    proc = start_plugin(target)
+    out, _ = proc.communicate(timeout=180)
+    assert proc.returncode == 1, out  # blocking failures
+    report = json.loads((tmp_path / "reports" / "readiness.json").read_text())
+    failed = {c["id"] for c in report["checks"] if c["outcome"] == "failed"}
+    assert {"scim.deactivates_user", "scim.group_push_removes_members"} <= failed
+    assert "scim.answers_unknown_user_with_404" in failed
+    assert snapshot(server, ids) == original, "a run with failures changed existing data"
+
+    # 2. and 3. Interrupted in the middle of a check: Ctrl-C, then SIGTERM.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        proc = start_plugin(target)
+        created = wait_for_run_data(server, names, proc)
+        assert created, "the run ended before it created anything"
+        proc.send_signal(sig)
+        out, _ = proc.communicate(timeout=120)
+        assert proc.returncode == 2, (sig, out)  # pytest: interrupted
+        assert snapshot(server, ids) == original, f"{sig!r}: data changed or left behind"
+        assert not list(journal.glob("*.json")), f"{sig!r}: the journal says something is left"
+
+    # 4. SIGKILL: nothing can run in the killed process; the journal remembers ...
+    proc = start_plugin(target)
+    created = wait_for_run_data(server, names, proc)
+    assert created
+    proc.kill()
+    proc.communicate(timeout=30)
+    left = server.names() - names
+    journals = list(journal.glob("*.json"))
+    if left:
+        assert journals, "resources were left without a journal entry"
+        recorded = {
+            n for p in journals for e in json.loads(p.read_text())["entries"] for n in e["names"]
+        }
+        assert {n.lower() for n in left} <= {n.lower() for n in recorded}
+    # ... and the next run (even a one-check run) cleans it up first.
+    proc = start_plugin(target, "--oin-check", "scim.answers_okta_connection_test")
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, out
+    assert snapshot(server, ids) == original, "leftovers of the killed run were not cleaned"
+    assert not list(journal.glob("*.json"))

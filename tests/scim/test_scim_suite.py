@@ -1,0 +1,165 @@
+"""The SCIM suite through the real plugin: the reference server passes every blocking check
+for SCIM 2.0 and 1.1 (and in every auth mode), and each planted flaw is caught by its check."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from fixtures.reference_app.flaws_scim import CAUGHT_BY
+from tests.conftest import FIXTURES, REFERENCE_TARGET, PluginRun, run_plugin
+
+SCIM11_TARGET = FIXTURES / "reference_app" / "target-scim11.toml"
+AUTH = {
+    "bearer": '[scim.auth]\nmode = "bearer"\ntoken = "suite-token-123456"\n',
+    "header": '[scim.auth]\nmode = "header"\ntoken = "suite-token-123456"\n',
+    "basic": '[scim.auth]\nmode = "basic"\nusername = "okta"\npassword = "suite-pass-123456"\n',
+    "oauth2": '[scim.auth]\nmode = "oauth2"\ntoken_url = "/oauth/token"\nclient_id = "okta"\n'
+    'client_secret = "suite-secret-123456"\n',
+}
+
+
+def scim_target(folder: Path, version: str = "2.0", auth: str = "bearer", flaw: str = "") -> Path:
+    """A SCIM-only target for the reference app (from target-scim11.toml, which is SCIM-only)."""
+    text = SCIM11_TARGET.read_text().replace('pythonpath = [".."]', f'pythonpath = ["{FIXTURES}"]')
+    text = text[: text.index("[scim.auth]")] + AUTH[auth]
+    if version == "2.0":
+        text = text.replace('base_url = "/scim/v1"', 'base_url = "/scim/v2"')
+        text = text.replace('version = "1.1"', 'version = "2.0"')
+    if flaw:
+        text = text.replace(
+            "[app.test_user]", f'[app.serve_options]\nflaw = "{flaw}"\n\n[app.test_user]'
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "target.toml"
+    path.write_text(text)
+    return path
+
+
+def run(target: Path, *extra: str) -> PluginRun:
+    return run_plugin(f"--oin-target={target}", "-m", "scim", "-q", *extra, cwd=target.parent)
+
+
+#: Checks that only apply to the other SCIM version (skipped with a reason).
+VERSION_ONLY = {"2.0": {"scim.refuses_malformed_filter_with_400"}, "1.1": set()}
+
+
+def assert_ready(
+    result: PluginRun, version: str = "2.0", advisories: frozenset[str] = frozenset()
+) -> None:
+    data = result.readiness
+    scim = data["protocols"]["scim"]
+    checks = [c for c in data["checks"] if c["protocol"] == "scim"]
+    bad = {
+        c["id"]: (c["failure"] or c["message"])
+        for c in checks
+        if c["outcome"] in ("failed", "error")
+    }
+    skipped = {c["id"]: c["skip_reason"] for c in checks if c["outcome"] == "skipped"}
+    assert scim["status"] == "ready", bad
+    assert set(bad) == advisories, bad
+    assert set(skipped) == VERSION_ONLY[version], skipped
+    assert all(skipped.values())  # every skip says why
+    assert len(checks) >= 25
+    for check in checks:
+        if check["severity"] == "blocking" and check["id"] not in skipped:
+            assert check["outcome"] == "passed", check["id"]
+
+
+@pytest.mark.slow
+def test_reference_target_file_is_ready(tmp_path: Path) -> None:
+    """The shipped reference target (all protocols configured), SCIM suite only."""
+    text = REFERENCE_TARGET.read_text().replace(
+        'pythonpath = [".."]', f'pythonpath = ["{FIXTURES}"]'
+    )
+    target = tmp_path / "target.toml"
+    target.write_text(text)
+    result = run(target)
+    assert_ready(result)
+    # Secrets never reach the report.
+    assert (
+        "reference-scim-token-7f3a9c" not in (tmp_path / "reports" / "readiness.json").read_text()
+    )
+    # Every check recorded its exchanges with Okta's User-Agent.
+    ua = {
+        e["request_headers"].get("User-Agent")
+        for c in result.readiness["checks"]
+        if c["protocol"] == "scim"
+        for e in c["transcript"]
+    }
+    assert ua == {"Okta SCIM Client 1.0.0"}
+
+
+@pytest.mark.slow
+def test_reference_server_is_ready_for_1_1_and_every_auth_mode(tmp_path: Path) -> None:
+    runs = {
+        ("1.1", "header"): frozenset({"scim.scim_version_can_be_submitted"}),
+        ("2.0", "oauth2"): frozenset(),
+        ("2.0", "basic"): frozenset({"scim.auth_mode_can_be_submitted"}),
+    }
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        results = {
+            key: pool.submit(run, scim_target(tmp_path / f"{key[0]}-{key[1]}", *key))
+            for key in runs
+        }
+        for key, advisories in runs.items():
+            result = results[key].result()
+            assert_ready(result, key[0], advisories)
+            text = (tmp_path / f"{key[0]}-{key[1]}" / "reports" / "readiness.json").read_text()
+            assert "suite-token-123456" not in text and "suite-secret-123456" not in text
+            assert "suite-pass-123456" not in text
+
+
+#: SCIM 1.1 runs stack independent flaws (distinct checks, no interference) to save runs.
+V11_GROUPS = [
+    (
+        "scim_no_auth",
+        "scim_case_sensitive_filter",
+        "scim_500_on_unknown_id",
+        "scim_rename_ignored",
+        "scim_200_on_create",
+    ),
+    (
+        "scim_no_409_on_duplicate",
+        "scim_deactivate_not_applied",
+        "scim_member_removal_not_applied",
+        "scim_wrong_total_results",
+        "scim_username_case_not_preserved",
+    ),
+]
+
+
+@pytest.mark.slow
+def test_each_flaw_is_caught_by_its_check(tmp_path: Path) -> None:
+    """SCIM 2.0: one flaw per run, the whole suite; SCIM 1.1: stacked flaws."""
+    assert sorted(f for group in V11_GROUPS for f in group) == sorted(CAUGHT_BY)
+    cases = [((flaw,), "2.0") for flaw in CAUGHT_BY] + [(group, "1.1") for group in V11_GROUPS]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        futures = {
+            (flaws, version): pool.submit(
+                run,
+                scim_target(tmp_path / f"{flaws[0]}-{version}", version, "bearer", ",".join(flaws)),
+            )
+            for flaws, version in cases
+        }
+        missed = {}
+        for (flaws, version), future in futures.items():
+            result = future.result()
+            outcomes = result.outcomes()
+            for flaw in flaws:
+                check = CAUGHT_BY[flaw]
+                if outcomes.get(check) != "failed":
+                    missed[f"{flaw} ({version})"] = outcomes.get(check)
+                else:
+                    failure = result.check(check)["failure"]
+                    assert failure["seen"] and failure["expected"] and failure["fix"]
+            if version == "2.0":
+                # One flaw: the checks that fail are its own check and close relatives.
+                failed = {c for c, o in outcomes.items() if o in ("failed", "error")}
+                assert len(failed) <= 4, (flaws, failed)
+            assert result.readiness["protocols"]["scim"]["status"] == "not_ready", flaws
+            # Planted flaws never stop the run from cleaning up after itself.
+            assert outcomes.get("scim.leaves_no_test_data_behind") == "passed", flaws
+    assert not missed, missed
