@@ -109,3 +109,65 @@ def test_report_renders_verdict_first_and_escapes_app_content(tmp_path: Path) ->
         assert image.size == (1280, 800)
         colours = image.convert("RGB").getcolors(maxcolors=1_000_000) or []
         assert len(colours) > 50, "the screenshot is blank"
+
+
+FIRST_SCREEN_PROBE = """
+<script>
+window.addEventListener("load", () => setTimeout(() => {
+  const items = [...document.querySelectorAll(".oin-blockers li")].map(li => ({
+    text: li.innerText, bottom: li.getBoundingClientRect().bottom}));
+  const out = document.createElement("pre");
+  out.id = "oin-probe";
+  out.textContent = JSON.stringify({items, viewport: window.innerHeight});
+  document.body.appendChild(out);
+}, 500));
+</script>
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (.ci/run installs it)")
+def test_flawed_app_with_bad_logo_shows_not_ready_with_blockers_on_first_screen(
+    tmp_path: Path,
+) -> None:
+    from tests.conftest import FIXTURES, REFERENCE_TARGET
+
+    text = REFERENCE_TARGET.read_text()
+    text = text.replace('pythonpath = [".."]', f'pythonpath = ["{FIXTURES}"]')
+    text = text.replace('logo = "logo.png"', f'logo = "{FIXTURES / "bad-logo.png"}"')
+    text = text.replace(
+        "[app.test_user]", '[app.serve_options]\nflaw = "iss_ignored"\n\n[app.test_user]'
+    )
+    target = tmp_path / "target.toml"
+    target.write_text(text)
+    run = run_plugin(f"--oin-target={target}", "-n", "2", cwd=tmp_path)
+    assert run.returncode == 1
+    data = run.readiness
+    assert data["protocols"]["oidc"]["status"] == "not_ready"
+    assert data["protocols"]["submission"]["status"] == "not_ready"
+    assert "oidc.refuses_forged_id_token[wrong_issuer]" in data["blocking_failures"]
+    logo_check = "submission.logo_is_png_jpg_or_gif_under_1mb_in_an_allowed_size"
+    assert logo_check in data["blocking_failures"]
+
+    probed = tmp_path / "probed.html"
+    probed.write_text(
+        (run.report_dir / "readiness.html")
+        .read_text()
+        .replace("</body>", FIRST_SCREEN_PROBE + "</body>")
+    )
+    dom = chromium(
+        "--window-size=1280,900", "--virtual-time-budget=5000", "--dump-dom",
+        probed.as_uri(), user_dir=tmp_path / "chrome",
+    )  # fmt: skip
+    match = re.search(r'<pre id="oin-probe">(.*?)</pre>', dom.stdout, re.S)
+    assert match, dom.stderr[-2000:]
+    probe = json.loads(match.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    on_screen = [i["text"] for i in probe["items"] if i["bottom"] <= probe["viewport"]]
+    assert any("wrong_issuer" in t for t in on_screen), probe
+    assert any(logo_check in t for t in on_screen), probe
+    shot = run.report_dir / "readiness-not-ready.png"
+    chromium(
+        "--window-size=1280,900", "--virtual-time-budget=5000", f"--screenshot={shot}",
+        (run.report_dir / "readiness.html").as_uri(), user_dir=tmp_path / "chrome2",
+    )  # fmt: skip
+    assert shot.stat().st_size > 10_000
