@@ -30,3 +30,37 @@ def test_bad_target_exits_4(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
         main(["op-info", "--target", str(path)])
     assert info.value.code == 4
     assert capsys.readouterr().err.startswith("ERROR: ")
+
+
+def test_idp_metadata_is_stable_and_names_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    from lxml import etree
+
+    from tests.conftest import REFERENCE_TARGET
+
+    target = tmp_path / "target.toml"
+    shutil.copy(REFERENCE_TARGET, target)
+    assert main(["idp-metadata", "--target", str(target)]) == 0
+    first = capsys.readouterr().out
+    root = etree.fromstring(first.encode(), etree.XMLParser(resolve_entities=False))
+    assert root.get("entityID", "").startswith("http://www.okta.com/exk")
+    assert b"X509Certificate" in etree.tostring(root)
+    assert main(["idp-metadata", "--target", str(target)]) == 0
+    assert capsys.readouterr().out == first, "an ISV configures the app once: keep it stable"
+    assert (tmp_path / ".oin-state" / "idp.key.pem").exists()
+
+
+def test_op_info_prints_issuer_settings_without_the_secret(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.conftest import REFERENCE_TARGET
+
+    assert main(["op-info", "--target", str(REFERENCE_TARGET)]) == 0
+    out = capsys.readouterr().out
+    assert "/oidc/callback" in out
+    assert "0oa1acmereferenceapp" in out
+    secret = load(REFERENCE_TARGET).oidc.client_secret.get_secret_value()  # type: ignore[union-attr]
+    assert secret not in out

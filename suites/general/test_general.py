@@ -15,23 +15,32 @@ from oin_conformance.target import Target
 
 
 def configured_urls(target: Target, ctx: RunContext) -> dict[str, str]:
-    """Every URL the target gives, by where it is configured, made absolute."""
-    urls: dict[str, str] = {}
+    """Every URL the target gives, by where it is configured, made absolute.
+
+    Paths of an app served in-process (``[app] serve``) are left out: they name this run's
+    loopback server, not an address anybody would submit.
+    """
+    written: dict[str, str] = {}
     if target.app.base_url:
-        urls["[app] base_url"] = target.app.base_url
+        written["[app] base_url"] = target.app.base_url
     if target.saml:
-        urls["[saml] acs_url"] = ctx.url(target.saml.acs_url)
+        written["[saml] acs_url"] = target.saml.acs_url
         if target.saml.login_url:
-            urls["[saml] login_url"] = ctx.url(target.saml.login_url)
+            written["[saml] login_url"] = target.saml.login_url
     if target.oidc:
-        urls["[oidc] login_url"] = ctx.url(target.oidc.login_url)
+        written["[oidc] login_url"] = target.oidc.login_url
         for i, uri in enumerate(target.oidc.redirect_uris):
-            urls[f"[oidc] redirect_uris[{i}]"] = ctx.url(uri)
+            written[f"[oidc] redirect_uris[{i}]"] = uri
         if target.oidc.initiate_login_uri:
-            urls["[oidc] initiate_login_uri"] = ctx.url(target.oidc.initiate_login_uri)
+            written["[oidc] initiate_login_uri"] = target.oidc.initiate_login_uri
     if target.scim:
-        urls["[scim] base_url"] = ctx.url(target.scim.base_url)
-    return urls
+        written["[scim] base_url"] = target.scim.base_url
+    in_process = target.app.serve is not None
+    return {
+        where: ctx.url(value)
+        for where, value in written.items()
+        if not (in_process and value.startswith("/"))
+    }
 
 
 def is_loopback(url: str) -> bool:
