@@ -87,9 +87,8 @@ class SamlError(Exception):
 
 def new_id(rng: Any = None) -> str:
     """An Okta-style ID: ``id`` followed by 25 decimal digits."""
-    if rng is not None:
-        return "id" + "".join(str(rng.randrange(10)) for _ in range(25))
-    return "id" + "".join(str(secrets.randbelow(10)) for _ in range(25))
+    number = rng.randrange(10**25) if rng is not None else secrets.randbelow(10**25)
+    return f"id{number:025d}"
 
 
 def saml_time(value: dt.datetime) -> str:
@@ -345,8 +344,8 @@ def _annotate_prefix_list(sig_root: etree._Element, signing_settings: Any) -> No
 def _sign_element(
     root: etree._Element,
     element_id: str,
-    key_pem: str,
-    cert_pem: str,
+    key: str | rsa.RSAPrivateKey,
+    cert: str | list[x509.Certificate],
     sha1: bool,
     prefix_list: bool,
     hmac_key: bytes | None = None,
@@ -358,7 +357,7 @@ def _sign_element(
     if hmac_key is not None:
         signed: etree._Element = signer.sign(root, key=hmac_key, reference_uri=[ref])
     else:
-        signed = signer.sign(root, key=key_pem, cert=cert_pem, reference_uri=[ref])
+        signed = signer.sign(root, key=key, cert=cert, reference_uri=[ref])
     # signxml writes the certificate on one line; Okta wraps it at 76 characters.
     for cert_el in signed.iter(f"{{{NS_DS}}}X509Certificate"):
         if cert_el.text and "\n" not in cert_el.text:
@@ -369,8 +368,8 @@ def _sign_element(
 def sign_response(
     root: etree._Element,
     mode: SignMode,
-    key_pem: str,
-    cert_pem: str,
+    key: str | rsa.RSAPrivateKey,
+    cert: str | list[x509.Certificate],
     *,
     sha1: bool = False,
     prefix_list: bool = True,
@@ -378,6 +377,8 @@ def sign_response(
 ) -> bytes:
     """Sign the assertion, then the response, as ``mode`` says; the serialised bytes.
 
+    ``key`` and ``cert`` may be PEM text or loaded objects; pass loaded ones where the same
+    key signs often (loading an RSA PEM key costs about a hundred signatures).
     The X509Certificate inside the signature is not part of any digest, so wrapping it is
     safe. ``hmac_key`` signs with HMAC-SHA256 instead (only for the algorithm-confusion
     attack; Okta never does).
@@ -386,14 +387,10 @@ def sign_response(
         asrt = root.find(f"{{{NS_SAML}}}Assertion")
         assert asrt is not None
         _placeholder_after_issuer(asrt)
-        root = _sign_element(
-            root, asrt.get("ID", ""), key_pem, cert_pem, sha1, prefix_list, hmac_key
-        )
+        root = _sign_element(root, asrt.get("ID", ""), key, cert, sha1, prefix_list, hmac_key)
     if mode in ("response", "both"):
         _placeholder_after_issuer(root)
-        root = _sign_element(
-            root, root.get("ID", ""), key_pem, cert_pem, sha1, prefix_list, hmac_key
-        )
+        root = _sign_element(root, root.get("ID", ""), key, cert, sha1, prefix_list, hmac_key)
     return etree.tostring(root)
 
 
@@ -662,8 +659,8 @@ class SamlIdp:
         return sign_response(
             root,
             spec.sign,
-            pair.key_pem,
-            pair.cert_pem,
+            pair.private_key,
+            [pair.certificate],
             sha1=spec.sha1,
             prefix_list=spec.prefix_list,
         )
