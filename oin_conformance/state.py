@@ -29,6 +29,21 @@ class KeyPair:
     key_pem: str
     cert_pem: str
 
+    @classmethod
+    def from_objects(cls, key: rsa.RSAPrivateKey, cert: x509.Certificate) -> KeyPair:
+        """A key pair from loaded objects (kept, so nothing is parsed again)."""
+        pair = cls(
+            key_pem=key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            ).decode(),
+            cert_pem=cert.public_bytes(serialization.Encoding.PEM).decode(),
+        )
+        pair.__dict__["private_key"] = key
+        pair.__dict__["certificate"] = cert
+        return pair
+
     @cached_property
     def private_key(self) -> rsa.RSAPrivateKey:
         key = serialization.load_pem_private_key(self.key_pem.encode(), password=None)
@@ -76,14 +91,7 @@ def generate_keypair(common_name: str, bits: int = 2048, days: int = 3650) -> Ke
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
-    return KeyPair(
-        key_pem=key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ).decode(),
-        cert_pem=cert.public_bytes(serialization.Encoding.PEM).decode(),
-    )
+    return KeyPair.from_objects(key, cert)
 
 
 class StateFolder:

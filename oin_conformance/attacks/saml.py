@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 
@@ -87,15 +87,7 @@ def clone_certificate(original: KeyPair) -> KeyPair:
     )
     for ext in real.extensions:
         builder = builder.add_extension(ext.value, critical=ext.critical)
-    cert = builder.sign(key, hashes.SHA256())
-    return KeyPair(
-        key_pem=key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ).decode(),
-        cert_pem=cert.public_bytes(serialization.Encoding.PEM).decode(),
-    )
+    return KeyPair.from_objects(key, builder.sign(key, hashes.SHA256()))
 
 
 # --- tree helpers --------------------------------------------------------------------------

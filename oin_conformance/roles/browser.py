@@ -109,9 +109,9 @@ class Browser:
             resp = self.session.send(
                 prepared, allow_redirects=False, timeout=self.timeout, stream=True
             )
-            body = _read_capped(resp, self.max_body)
+            body = read_capped(resp, self.max_body)
         except requests.RequestException as exc:
-            reason = _describe(exc, self.timeout)
+            reason = describe_error(exc, self.timeout)
             self.transcript.record(
                 method=method,
                 url=url,
@@ -233,7 +233,8 @@ def find_autopost_form(text: str, base_url: str) -> Form | None:
     return Form(action=action, method=(form.get("method") or "GET").upper(), fields=fields)
 
 
-def _read_capped(resp: requests.Response, limit: int) -> bytes:
+def read_capped(resp: requests.Response, limit: int = MAX_BODY) -> bytes:
+    """At most ``limit`` bytes of a streamed response body (the rest is not read)."""
     chunks: list[bytes] = []
     size = 0
     for chunk in resp.iter_content(64 * 1024):
@@ -254,13 +255,14 @@ def _body_of(prepared: requests.PreparedRequest) -> str:
     return body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
 
 
-def _describe(exc: requests.RequestException, timeout: float) -> str:
+def describe_error(exc: requests.RequestException, timeout: float) -> str:
+    """What went wrong with a request, in words for the report."""
     if isinstance(exc, requests.Timeout):
         return f"no answer within {timeout:g} s (timeout)"
     if isinstance(exc, requests.ConnectionError):
         text = str(exc)
         if "Connection refused" in text:
-            return "connection refused (is the app running at that address?)"
+            return "connection refused (is the server running at that address?)"
         if "reset" in text.lower():
             return "connection reset by the app"
         return "could not connect: " + text.split(":")[-1].strip()[:200]
