@@ -35,7 +35,6 @@ def oin_run(pytestconfig: pytest.Config) -> Iterator[RunContext]:
     runtime = _runtime(pytestconfig)
     ctx = runtime.context
     app = ctx.target.app
-    served: ServedApp | None = None
     if app.serve:
         base = ctx.target.path.parent
         paths = [str((base / p).resolve()) for p in app.pythonpath] or [str(base)]
@@ -43,14 +42,19 @@ def oin_run(pytestconfig: pytest.Config) -> Iterator[RunContext]:
             obj = import_object(app.serve, paths)
             wsgi = obj(harness_info(ctx), dict(app.serve_options)) if app.serve_factory else obj
             served = ServedApp(wsgi)
-        except ServeError as exc:
-            pytest.fail(f"[app] serve = {app.serve!r}: {exc}", pytrace=False)
+        except Exception as exc:  # noqa: BLE001 - whatever the app's code raises, say so once
+            ctx.close()
+            reason = str(exc) if isinstance(exc, ServeError) else f"{type(exc).__name__}: {exc}"
+            pytest.fail(
+                f"[app] serve = {app.serve!r} could not start the app: "
+                f"{ctx.redactor.text(reason)}",
+                pytrace=False,
+            )
         ctx.app_url = served.url
+        ctx.on_close(served.stop)
     else:
         assert app.base_url is not None
         ctx.app_url = app.base_url.rstrip("/")
-    if served is not None:
-        ctx.on_close(served.stop)
     yield ctx
     for problem in ctx.close():
         # Shown in pytest's warnings summary; roles that clean up (the SCIM ledger) also

@@ -117,3 +117,26 @@ def test_misbehaving_apps_end_as_clear_check_failures(tmp_path: Path) -> None:
         "off_site": "passed",
         "huge_body": "passed",
     }
+
+
+def test_app_factory_that_raises_is_one_clear_error_per_check(tmp_path: Path) -> None:
+    (tmp_path / "crashing.py").write_text(
+        "def create(harness, options):\n    raise RuntimeError('database is not configured')\n"
+    )
+    target = write_target(
+        tmp_path,
+        """
+        [app]
+        serve = "crashing:create"
+        serve_factory = true
+        [app.test_user]
+        username = "u"
+        """,
+    )
+    run = run_plugin(f"--oin-target={target}", "-m", "general", cwd=tmp_path)
+    assert run.returncode == 1
+    assert "Traceback" not in run.stdout
+    assert "could not start the app: RuntimeError: database is not configured" in run.stdout
+    reach = run.check("general.app_is_reachable")
+    assert reach["outcome"] == "error"
+    assert "database is not configured" in reach["message"]
