@@ -690,3 +690,52 @@ def test_cleanup_finds_every_copy_when_the_server_allowed_duplicates() -> None:
         assert list(users) == ["isv"]
     finally:
         served.stop()
+
+
+def test_session_sweeps_again_only_after_new_creates(
+    tmp_path: Path, server: tuple[ServedApp, Recorder], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sweep pages through every user and group: the session end skips it when the run
+    created nothing since the last one (the cleanup check already swept)."""
+    import random
+
+    from oin_conformance.roles.scim_client import session_for
+
+    served, recorder = server
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    ctx = _ctx(tmp_path, f'mode = "bearer"\ntoken = "{TOKEN}"')
+    ctx.app_url = served.url
+    session = session_for(ctx)
+
+    def sweeps() -> int:
+        return sum(1 for r in recorder.requests if _listing(r))
+
+    session.cleanup()
+    assert sweeps() == 2  # one page of users, one of groups
+    session.cleanup()
+    assert sweeps() == 2
+    c = session.client(Transcript(), "a check")
+    c.create_group(session.ledger.new_name(random.Random(1), "Group"))  # noqa: S311
+    report = session.cleanup()
+    assert sweeps() == 4 and report.deleted and report.clean
+    ctx.close()
+    assert sweeps() == 4
+
+
+def _listing(request: dict[str, Any]) -> bool:
+    return (
+        request["method"] == "GET"
+        and request["path"].endswith(("/Users", "/Groups"))
+        and ("filter" not in request["query"])
+    )
+
+
+def test_cleanup_reads_skip_response_checks(server: tuple[ServedApp, Recorder]) -> None:
+    """The harness's own cleanup reads need only the status and JSON (no scim2-client run)."""
+    served, _ = server
+    c = client(served.url)
+    created = c.create_group(f"{PREFIX}-Group-checked")
+    assert c.get_group(created.id).model is not None
+    raw = c.get_group(created.id, validate=False)
+    assert raw.ok and raw.model is None and raw.problem == "" and raw.id == created.id
+    assert c.ledger is not None and c.ledger.cleanup(c).clean

@@ -9,7 +9,6 @@ groups; its raw answers are compared byte for byte before and after each plugin 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -22,13 +21,11 @@ import pytest
 import requests
 
 from tests.conftest import FIXTURES
+from tests.scim.safety import GROUP, JOURNAL, TOKEN, USER, start_plugin, write_target
 
-TOKEN = "data-safety-token-31337"
 #: Failures in checks that create users and groups, and a server that errors on unknown ids
 #: (so cleanup cannot verify deletions the easy way).
 FLAWS = "scim_deactivate_not_applied,scim_member_removal_not_applied,scim_500_on_unknown_id"
-USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 
 class Server:
@@ -117,49 +114,6 @@ def snapshot(server: Server, ids: dict[str, list[str]]) -> dict[str, bytes]:
     return shot
 
 
-def write_target(folder: Path, server: Server) -> Path:
-    target = folder / "target.toml"
-    target.write_text(
-        f"""
-[app]
-name = "Live SCIM server"
-base_url = "{server.url}"
-
-[app.test_user]
-username = "grace.hopper@example.com"
-
-[harness]
-timeout = 10
-state_dir = "{folder / "state"}"
-
-[scim]
-base_url = "/scim/v2"
-features = ["create", "update", "deactivate", "reactivate", "import_users", "import_groups",
-            "group_push"]
-
-[scim.auth]
-mode = "bearer"
-token = "{TOKEN}"
-"""
-    )
-    return target
-
-
-def start_plugin(target: Path, *extra: str) -> subprocess.Popen[str]:
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("PYTEST_XDIST_WORKER", "PYTEST_ADDOPTS")
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--oin-target={target}",
-         "-m", "scim", "-q", f"--oin-report={target.parent / 'reports'}", *extra],
-        cwd=target.parent,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )  # fmt: skip
-
-
 def wait_for_run_data(server: Server, before: set[str], proc: subprocess.Popen[str]) -> set[str]:
     """Block until the run has created something (or ended); return the new names."""
     for _ in range(1500):
@@ -175,8 +129,8 @@ def test_existing_data_is_untouched_and_nothing_is_left(server: Server, tmp_path
     ids = seed(server)
     original = snapshot(server, ids)
     names = server.names()
-    target = write_target(tmp_path, server)
-    journal = tmp_path / "state" / "scim-ledger"
+    target = write_target(tmp_path, server.url)
+    journal = tmp_path / JOURNAL
 
     # 1. A whole run, with failing checks.
     proc = start_plugin(target)

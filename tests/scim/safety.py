@@ -1,0 +1,60 @@
+"""Helpers shared by the SCIM data-safety tests: a target file pointing at a live SCIM
+server, and the real plugin started in a subprocess (so it can be interrupted)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+TOKEN = "data-safety-token-31337"
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+#: Where the SCIM ledger's journal lands below the target's state folder.
+JOURNAL = Path("state") / "scim-ledger"
+
+
+def write_target(folder: Path, url: str, username: str = "grace.hopper@example.com") -> Path:
+    """A target for the SCIM server at ``url`` (state and reports inside ``folder``)."""
+    target = folder / "target.toml"
+    target.write_text(
+        f"""
+[app]
+name = "Live SCIM server"
+base_url = "{url}"
+
+[app.test_user]
+username = "{username}"
+
+[harness]
+timeout = 10
+state_dir = "{folder / "state"}"
+
+[scim]
+base_url = "/scim/v2"
+features = ["create", "update", "deactivate", "reactivate", "import_users", "import_groups",
+            "group_push"]
+
+[scim.auth]
+mode = "bearer"
+token = "{TOKEN}"
+"""
+    )
+    return target
+
+
+def start_plugin(target: Path, *extra: str) -> subprocess.Popen[str]:
+    """``python -m pytest --oin-target=<target> -m scim`` in a subprocess (output piped)."""
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("PYTEST_XDIST_WORKER", "PYTEST_ADDOPTS")
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--oin-target={target}",
+         "-m", "scim", "-q", f"--oin-report={target.parent / 'reports'}", *extra],
+        cwd=target.parent,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
