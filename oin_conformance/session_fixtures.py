@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
+from typing import TypeVar
 
 import pytest
 
@@ -15,6 +16,15 @@ from oin_conformance.roles.serve import ServedApp, ServeError, import_object
 from oin_conformance.runtime import TRANSCRIPT_KEY, OinRuntime, RunContext
 from oin_conformance.target import Target
 from oin_conformance.transcript import Transcript
+
+_Section = TypeVar("_Section")
+
+
+def configured_section(section: _Section | None, name: str) -> _Section:
+    """A protocol's section of the target, or skip the check: not configured is not failed."""
+    if section is None:
+        pytest.skip(f"{name.upper()} not configured: the target has no [{name}] section")
+    return section
 
 
 def _runtime(config: pytest.Config) -> OinRuntime:
@@ -46,8 +56,7 @@ def oin_run(pytestconfig: pytest.Config) -> Iterator[RunContext]:
             ctx.close()
             reason = str(exc) if isinstance(exc, ServeError) else f"{type(exc).__name__}: {exc}"
             pytest.fail(
-                f"[app] serve = {app.serve!r} could not start the app: "
-                f"{ctx.redactor.text(reason)}",
+                f"[app] serve = {app.serve!r} could not start the app: {ctx.redactor.text(reason)}",
                 pytrace=False,
             )
         ctx.app_url = served.url

@@ -10,19 +10,16 @@ import pytest
 from oin_conformance.roles.browser import Browser
 from oin_conformance.roles.oidc_op import OktaOrgOP, OPError, ensure_op
 from oin_conformance.runtime import RunContext
-from oin_conformance.target import OidcTarget
+from oin_conformance.session_fixtures import configured_section
+from oin_conformance.target import OidcTarget, Target
 from oin_conformance.transcript import Transcript
 
 from .flow import OidcCheck, custom_issuer_problem
 
 
 @pytest.fixture(scope="session")
-def oidc_target(oin_target: object) -> OidcTarget:
-    target = getattr(oin_target, "oidc", None)
-    if target is None:
-        pytest.skip("OIDC not configured: the target has no [oidc] section")
-    assert isinstance(target, OidcTarget)
-    return target
+def oidc_target(oin_target: Target) -> OidcTarget:
+    return configured_section(oin_target.oidc, "oidc")
 
 
 @pytest.fixture(scope="session")

@@ -9,19 +9,16 @@ from oin_conformance.attacks.saml import Kit
 from oin_conformance.roles.browser import Browser
 from oin_conformance.roles.saml_idp import SamlIdp, idp_for
 from oin_conformance.runtime import RunContext
-from oin_conformance.target import SamlTarget, SignedInProbe
+from oin_conformance.session_fixtures import configured_section
+from oin_conformance.target import SamlTarget, SignedInProbe, Target
 from oin_conformance.transcript import Transcript
 
 from .flow import SamlCheck
 
 
 @pytest.fixture(scope="session")
-def saml_target(oin_target: object) -> SamlTarget:
-    target = getattr(oin_target, "saml", None)
-    if target is None:
-        pytest.skip("SAML not configured: the target has no [saml] section")
-    assert isinstance(target, SamlTarget)
-    return target
+def saml_target(oin_target: Target) -> SamlTarget:
+    return configured_section(oin_target.saml, "saml")
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,8 @@ import pytest
 
 from oin_conformance.roles.scim_client import ScimSession, session_for
 from oin_conformance.runtime import RunContext
-from oin_conformance.target import ScimTarget
+from oin_conformance.session_fixtures import configured_section
+from oin_conformance.target import ScimTarget, Target
 from oin_conformance.transcript import Transcript
 
 from .okta import ScimCheck
@@ -18,12 +19,8 @@ LAST = "test_leaves_no_test_data_behind"
 
 
 @pytest.fixture(scope="session")
-def scim_target(oin_target: object) -> ScimTarget:
-    target = getattr(oin_target, "scim", None)
-    if target is None:
-        pytest.skip("SCIM not configured: the target has no [scim] section")
-    assert isinstance(target, ScimTarget)
-    return target
+def scim_target(oin_target: Target) -> ScimTarget:
+    return configured_section(oin_target.scim, "scim")
 
 
 @pytest.fixture(scope="session")

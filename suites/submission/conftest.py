@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from oin_conformance.session_fixtures import configured_section
 from oin_conformance.target import SubmissionTarget, Target
 
 
 @pytest.fixture
 def submission(oin_target: Target) -> SubmissionTarget:
     """The [submission] section; checks skip when the target has none."""
-    if oin_target.submission is None:
-        pytest.skip("the target has no [submission] section")
-    return oin_target.submission
+    return configured_section(oin_target.submission, "submission")
