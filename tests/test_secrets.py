@@ -44,3 +44,50 @@ def test_no_secret_in_any_report(tmp_path: Path) -> None:
         if form in text
     ]
     assert leaks == []
+
+
+ECHO_APP = """
+import base64, json
+
+
+def app(environ, start_response):
+    # A careless server that repeats the credentials it was given in every answer,
+    # raw, base64-encoded and URL-encoded (as some error pages and debug headers do).
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    token = auth.split(" ", 1)[-1]
+    body = json.dumps({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+        "status": "401",
+        "detail": "invalid credentials " + token,
+        "debug": base64.b64encode(token.encode()).decode(),
+        "next": "/login?token=" + token.replace("/", "%2F"),
+    }).encode()
+    start_response("401 Unauthorized", [("Content-Type", "application/scim+json"),
+                                        ("X-Debug-Token", token)])
+    return [body]
+"""
+
+
+@pytest.mark.slow
+def test_secrets_echoed_by_the_app_are_redacted_by_value(tmp_path: Path) -> None:
+    token = "echoed-scim-token/with+odd=chars"
+    (tmp_path / "echoapp.py").write_text(ECHO_APP)
+    target = tmp_path / "target.toml"
+    target.write_text(
+        '[app]\nserve = "echoapp:app"\n[app.test_user]\nusername = "u@example.com"\n'
+        '[scim]\nbase_url = "/scim/v2"\n[scim.auth]\nmode = "bearer"\n'
+        'token = "${ECHO_TOKEN}"\n'
+    )
+    run = run_plugin(f"--oin-target={target}", "-m", "scim", cwd=tmp_path,
+                     env={"ECHO_TOKEN": token})  # fmt: skip
+    assert run.returncode == 1, run.stdout[-2000:]
+    report = (run.report_dir / "readiness.json").read_text()
+    assert "[redacted]" in report
+    outputs = {
+        "stdout": run.stdout,
+        **{p.name: p.read_text() for p in run.report_dir.iterdir() if p.is_file()},
+    }
+    leaks = [
+        (name, form) for form in forms(token) for name, text in outputs.items() if form in text
+    ]
+    assert leaks == []
