@@ -55,10 +55,12 @@ class CheckResult:
                 self.outcome = "error"
 
 
-def sort_key(result: CheckResult) -> tuple[int, str, str]:
+def sort_key(result: CheckResult, order: dict[str, int]) -> tuple[int, int, str]:
+    """Protocols in a fixed order; within one, the order the checks were collected in."""
     proto = result.protocol
     index = PROTOCOL_ORDER.index(proto) if proto in PROTOCOL_ORDER else len(PROTOCOL_ORDER)
-    return (index, str(result.meta.get("module", "")), str(result.meta.get("nodeid", "")))
+    nodeid = str(result.meta.get("nodeid", ""))
+    return (index, order.get(nodeid, len(order)), nodeid)
 
 
 def protocol_verdicts(

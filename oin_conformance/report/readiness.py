@@ -65,8 +65,20 @@ class ReadinessReport:
         self.started = dt.datetime.now(dt.UTC)
         self._t0 = time.monotonic()
         self._payload: dict[str, Any] | None = None
+        #: Collection order (after every reordering), so the report lists checks as they run.
+        self.order: dict[str, int] = {}
 
     # -- collecting ----------------------------------------------------------------------
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        self.order = {item.nodeid: i for i, item in enumerate(items)}
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        # Under xdist the controller does not collect; every worker reports the same order.
+        if not self.order:
+            self.order = {nodeid: i for i, nodeid in enumerate(ids)}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         info = getattr(report, "oin", None)
@@ -91,7 +103,7 @@ class ReadinessReport:
     # -- verdict -------------------------------------------------------------------------
 
     def payload(self) -> dict[str, Any]:
-        results = sorted(self.results.values(), key=sort_key)
+        results = sorted(self.results.values(), key=lambda r: sort_key(r, self.order))
         target = self.runtime.target
         verdicts = protocol_verdicts(results, target.protocols)
         checks = []
