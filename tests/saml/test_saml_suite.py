@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.reference_app.flaws_saml import FLAWS
+from oin_conformance.attacks.saml import names as attack_names
 from tests.conftest import FIXTURES, REFERENCE_TARGET, PluginRun, run_plugin
 
 H = "saml.refuses_hostile_response"
@@ -25,6 +27,14 @@ EXPECTED: dict[str, set[str]] = {
     # the flaw with Okta signing only the assertion / only the response.
     "homegrown_wrapping@assertion": {f"{H}[xsw3]", f"{H}[xsw4]", f"{H}[xsw5]"},
     "homegrown_wrapping@response": {f"{H}[xsw2]"},
+    # Verifies the element the Reference names, reads another: XSW6-XSW8 need the first
+    # Assertion in document order, XSW1 the Response's own Assertion child.
+    "follows_reference_reads_first_assertion@assertion": {f"{H}[xsw{i}]" for i in range(3, 9)},
+    "follows_reference_reads_response_assertion@response": {f"{H}[xsw1]", f"{H}[xsw2]"},
+    "algorithm_from_document": {f"{H}[hmac_key_confusion]"},
+    "digest_first_child": {f"{H}[comment_in_digest_value]"},
+    # Not comparing digests at all also lets a comment-forged digest through.
+    "skips_digests": {f"{H}[tampered_after_signing]", f"{H}[comment_in_digest_value]"},
     "comment_truncation": {f"{H}[comment_in_nameid]"},
     "ignores_expiry": {f"{H}[expired]", f"{H}[not_yet_valid]"},
     "ignores_audience": {f"{H}[wrong_audience]"},
@@ -36,6 +46,10 @@ EXPECTED: dict[str, set[str]] = {
     },
     "ignores_destination": {f"{H}[wrong_destination]", f"{H}[lookalike_destination]"},
     "ignores_issuer": {f"{H}[wrong_issuer]"},
+    "issuer_optional": {f"{H}[missing_issuer]"},
+    # Another org's response is the attack; a wrong Issuer with the right key is the same
+    # hole (an IdP the app has no tenant for is trusted), so both checks fail.
+    "trusts_any_issuer": {f"{H}[other_tenant]", f"{H}[wrong_issuer]"},
     "ignores_status": {f"{H}[non_success_status]"},
     "substring_url_checks": {f"{H}[lookalike_recipient]", f"{H}[lookalike_destination]"},
     "no_replay_cache": {f"{H}[replay]"},
@@ -165,6 +179,13 @@ def test_reference_sp_passes_every_saml_check(runs: dict[str, PluginRun], name: 
     # Wrapping variants that need the signature Okta does not make are skipped.
     assert skipped == CLEAN[name]
     assert len(outcomes) == 41
+
+
+def test_every_attack_has_a_planted_flaw_that_proves_its_check_can_fail() -> None:
+    """Each attack of the catalogue is failed by at least one flawed variant above."""
+    proven = set().union(*EXPECTED.values())
+    assert {f"{H}[{name}]" for name in attack_names()} - proven == set()
+    assert set(FLAWS) - {"none"} == {name.partition("@")[0] for name in EXPECTED}
 
 
 @pytest.mark.slow
