@@ -22,6 +22,18 @@ REQUIREMENTS = [
         SCIM20,
     ),
     Requirement(
+        "SCIM-GROUPS-ENDPOINT",
+        "GET /Groups answers a ListResponse (Okta connection test; SPEC test: SCIM 2.0 step 10, "
+        "SCIM 1.1 step 16)",
+        SCIM20,
+    ),
+    Requirement(
+        "SCIM-DISCOVERY",
+        "SCIM 1.1: /ServiceProviderConfigs, /ResourceTypes and /Schemas describe the server and "
+        "are read-only (Okta SCIM 1.1 SPEC test steps 1-6, optional)",
+        SCIM11,
+    ),
+    Requirement(
         "SCIM-LOOKUP",
         "Okta's userName eq lookup: 200 with an empty ListResponse when nobody matches, the "
         "user when someone does, whatever the case",

@@ -546,22 +546,24 @@ class ScimClient:
         *,
         query: list[tuple[str, str]] | None = None,
         body: Mapping[str, Any] | None = None,
+        raw_body: str | None = None,
         expect: Expect = "none",
         authorization: str | None = None,
         note: str = "",
         validate: bool = True,
     ) -> ScimResult:
         """One request exactly as Okta builds it; ``authorization`` overrides the credentials
-        ("" sends none). ``validate=False`` skips scim2-client's response checks (the
-        harness's own cleanup reads, which only need the status and the JSON)."""
+        ("" sends none). ``raw_body`` sends a body that is not JSON (Okta's SPEC test POSTs
+        ``test`` to the discovery endpoints). ``validate=False`` skips scim2-client's response
+        checks (the harness's own cleanup reads, which only need the status and the JSON)."""
         url = self.base_url + path
         if query:
             url += "?" + "&".join(f"{k}={quote(v, safe='')}" for k, v in query)
         headers = dict(HEADERS[self.version])
         data: bytes | None = None
-        if body is not None:
+        if body is not None or raw_body is not None:
             headers["Content-Type"] = BODY_CONTENT_TYPE[self.version]
-            data = json.dumps(body).encode()
+            data = json.dumps(body).encode() if body is not None else str(raw_body).encode()
         if authorization is None:
             try:
                 headers["Authorization"] = self.auth.header(

@@ -1,7 +1,10 @@
 """Okta's connection test and the read-only steps of its SCIM SPEC test: list and read
-users, the Groups endpoint, 401 for missing or bad credentials, 404 for unknown ids."""
+users, the Groups endpoint (as the connection test and as the SPEC test read it), 401 for
+missing or bad credentials, 404 for unknown ids."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 
@@ -14,6 +17,7 @@ from .okta import (
     expect_list,
     expect_status,
     expect_valid,
+    is_int,
     missing_fields,
 )
 
@@ -169,9 +173,9 @@ def test_refuses_bad_credentials(scim: ScimCheck) -> None:
         expect_error_body(result, 401, scim)
 
 
-@pytest.mark.oin(requirement="SCIM-USERS-ENDPOINT", severity="blocking")
+@pytest.mark.oin(requirement="SCIM-GROUPS-ENDPOINT", severity="blocking")
 def test_answers_groups_endpoint(scim: ScimCheck) -> None:
-    """SPEC step 10 / connection test: GET /Groups?startIndex=1&count=100 answers a ListResponse."""
+    """Connection test: GET /Groups?startIndex=1&count=100 answers a ListResponse."""
     if not (scim.claims("group_push") or scim.claims("import_groups")):
         pytest.skip("the target claims neither group_push nor import_groups")
     result = scim.client.list_groups(1, 100, note="Okta's connection test reads groups")
@@ -182,3 +186,50 @@ def test_answers_groups_endpoint(scim: ScimCheck) -> None:
         "Serve GET /Groups with a ListResponse (an empty one when there are no groups).",
     )
     expect_list(scim, result)
+
+
+@pytest.mark.oin(requirement="SCIM-GROUPS-ENDPOINT", severity="advisory")
+def test_lists_groups_for_okta_spec_test(scim: ScimCheck) -> None:
+    """SPEC test "Verify Groups endpoint" (optional; SCIM 2.0 step 10, SCIM 1.1 step 16): a
+    plain GET /Groups answers 200 with a Resources array (SCIM 1.1: at least one group)."""
+    if not (scim.claims("group_push") or scim.claims("import_groups")):
+        pytest.skip("the target claims neither group_push nor import_groups")
+    step = "SPEC 2.0 step 10" if scim.version == "2.0" else "SPEC 1.1 step 16"
+    fix_200 = (
+        "Serve GET /Groups without query parameters (Okta's SPEC test sends none): default "
+        "startIndex to 1 and count to a page size of your choice."
+    )
+    result = scim.client.send("GET", "/Groups", expect="groups", note=step)
+    expect_status(result, 200, "A plain GET /Groups does not answer 200", fix_200)
+    data = result.json_object
+    total: Any = data.get("totalResults")
+    if scim.version == "1.1" and not (is_int(total) and total >= 1):
+        # Okta's SCIM 1.1 script needs a group on the server; provide our own rather than fail.
+        if not scim.claims("group_push"):
+            pytest.skip(
+                "Okta's SCIM 1.1 step 16 needs at least one group on the server; there is none "
+                "and the target does not claim group_push, so the harness cannot create one"
+            )
+        scim.transcript.note("No group on the server: creating one (SPEC 1.1 step 16 needs one)")
+        scim.must_create_group()
+        result = scim.client.send("GET", "/Groups", expect="groups", note=step)
+        expect_status(result, 200, "A plain GET /Groups does not answer 200", fix_200)
+        data = result.json_object
+        total = data.get("totalResults")
+        if not (is_int(total) and total >= 1):
+            raise fail(
+                "GET /Groups does not count the group that exists",
+                seen=result.seen(),
+                expected="totalResults >= 1 (a group was just created)",
+                fix="Give totalResults as the number of groups on the server, as a JSON integer.",
+            )
+    if scim.version == "2.0" and str(total) == "0":
+        return  # Okta's 2.0 script accepts an empty server ("nogroups")
+    if not isinstance(data.get("Resources"), list):
+        raise fail(
+            "GET /Groups does not list its groups in a Resources array",
+            seen=result.seen(),
+            expected='a ListResponse with "Resources": [ ...groups... ]'
+            + (" when totalResults > 0" if scim.version == "2.0" else ""),
+            fix='Put the groups in a "Resources" JSON array (capital R) of the list response.',
+        )

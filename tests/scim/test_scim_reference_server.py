@@ -157,3 +157,46 @@ def test_every_flaw_is_a_small_documented_middleware() -> None:
 def test_no_auth_flaw_answers_without_credentials() -> None:
     c = app_client({"auth_mode": "bearer", "token": "tok-123456"}, {"flaw": "scim_no_auth"})
     assert c.get("/scim/v2/Users").status_code == 200
+
+
+def test_scim_1_1_discovery_endpoints_are_read_only_and_speak_1_1() -> None:
+    """What Okta's SCIM 1.1 SPEC test steps 1-6 read, and the two flaws about them."""
+    c = app_client({"auth_mode": "basic", "username": "okta", "password": "pw-123456"})
+    auth = {"Authorization": "Basic " + base64.b64encode(b"okta:pw-123456").decode()}
+    spc = c.get("/scim/v1/ServiceProviderConfigs", headers=auth)
+    assert spc.status_code == 200 and spc.content_type == "application/json"
+    assert spc.json["schemas"] == [CORE_1] and spc.json["bulk"]["maxOperations"] >= 1
+    assert spc.json["authenticationSchemes"][0]["type"] == "httpbasic"
+    assert spc.json["meta"]["location"].endswith("/scim/v1/ServiceProviderConfigs")
+    types = c.get("/scim/v1/ResourceTypes", headers=auth).json
+    assert types["schemas"] == [CORE_1]
+    assert {(r["endpoint"], r["schema"]) for r in types["Resources"]} == {
+        ("/Users", CORE_1),
+        ("/Groups", CORE_1),
+    }
+    schemas = c.get("/scim/v1/Schemas", headers=auth).json
+    assert f"{CORE_1}:ListResponse" in schemas["schemas"]
+    ids = [r["id"] for r in schemas["Resources"]]
+    assert f"{CORE_1}:User" in ids and all(r["attributes"] for r in schemas["Resources"])
+    one = c.get(f"/scim/v1/Schemas/{CORE_1}:Group", headers=auth)
+    assert one.status_code == 200 and one.json["id"] == f"{CORE_1}:Group"
+    assert "urn:ietf" not in json.dumps([spc.json, types, schemas])
+    for path in ("/ServiceProviderConfigs", "/ResourceTypes", "/Schemas"):
+        r = c.post("/scim/v1" + path, data="test", headers={**auth, "Content-Type": "text/plain"})
+        assert r.status_code == 405 and r.json["Errors"][0]["code"] == 405
+    assert c.get("/scim/v1/Schemas").status_code == 401  # (the configuration is public)
+    # The plain GET /Groups of Okta's SPEC tests (no paging parameters) answers a list.
+    for version in ("v1", "v2"):
+        assert c.get(f"/scim/{version}/Groups", headers=auth).json["Resources"] == []
+
+    flawed = app_client(
+        {"auth_mode": "header", "token": "tok-123456"},
+        {"flaw": "scim_discovery_writable,scim_groups_need_paging"},
+    )
+    tok = {"Authorization": "tok-123456"}
+    r = flawed.post("/scim/v1/ServiceProviderConfigs", data="test", headers=tok)
+    assert r.status_code == 200 and r.json["schemas"] == [CORE_1]
+    assert flawed.post("/scim/v1/Schemas", data="test", headers=tok).status_code == 405
+    assert flawed.get("/scim/v1/Groups", headers=tok).status_code == 400
+    assert flawed.get("/scim/v2/Groups", headers=tok).status_code == 400
+    assert flawed.get("/scim/v1/Groups?startIndex=1&count=100", headers=tok).status_code == 200
