@@ -54,6 +54,7 @@ from scim2_models import (
     User,
 )
 
+from oin_conformance.roles.browser import describe_error, read_capped
 from oin_conformance.transcript import Transcript
 
 if TYPE_CHECKING:
@@ -300,10 +301,10 @@ class Auth:
                     response_headers={},
                     response_body=None,
                     started=started,
-                    error=_describe(exc, timeout),
+                    error=describe_error(exc, timeout),
                     note="OAuth 2 token request",
                 )
-                reason = _describe(exc, timeout)
+                reason = describe_error(exc, timeout)
                 raise ScimClientError(f"token endpoint unreachable: {reason}") from None
             fresh = [t for t in _token_of(resp) if t != self._access_token]
             if fresh:
@@ -585,9 +586,9 @@ class ScimClient:
                 stream=True,
                 allow_redirects=False,
             )
-            raw = _read_capped(resp)
+            raw = read_capped(resp, MAX_BODY)
         except requests.RequestException as exc:
-            reason = _describe(exc, self.timeout)
+            reason = describe_error(exc, self.timeout)
             self.transcript.record(
                 method=method,
                 url=url,
@@ -781,29 +782,6 @@ class ScimClient:
         if entry is None:
             raise ScimClientError(f"refusing to modify {kind} {rid!r}: this run did not create it")
         return entry
-
-
-def _read_capped(resp: requests.Response) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in resp.iter_content(64 * 1024):
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > MAX_BODY:
-            resp.close()
-            break
-    return b"".join(chunks)
-
-
-def _describe(exc: requests.RequestException, timeout: float) -> str:
-    if isinstance(exc, requests.Timeout):
-        return f"no answer within {timeout:g} s (timeout)"
-    if isinstance(exc, requests.ConnectionError):
-        text = str(exc)
-        if "Connection refused" in text:
-            return "connection refused (is the SCIM server running at that address?)"
-        return "could not connect: " + text.split(":")[-1].strip()[:200]
-    return f"{type(exc).__name__}: {str(exc)[:200]}"
 
 
 # --- the ledger ------------------------------------------------------------------------------
