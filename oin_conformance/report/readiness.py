@@ -215,7 +215,15 @@ class ReadinessReport:
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_table_html(self, report: Any, data: list[str]) -> None:
         info = getattr(report, "oin", None)
-        if not isinstance(info, dict) or report.when != "call" and not report.failed:
+        if not isinstance(info, dict):
+            return
+        if report.skipped and isinstance(report.longrepr, tuple):
+            # pytest-html would print the raw (path, line, reason) tuple.
+            reason = str(report.longrepr[2]).removeprefix("Skipped: ")
+            check = dict(info, rerun=self.rerun_command(str(info["id"])))
+            data[:] = [check_html(check), f"<p>Skipped: {escape(reason)}</p>"]
+            return
+        if report.when != "call" and not report.failed:
             return
         check = dict(info)
         check["rerun"] = self.rerun_command(str(info["id"]))
