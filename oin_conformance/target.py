@@ -245,6 +245,13 @@ class SubmissionTestAccount(_Section):
     instructions: str = ""
 
 
+class SubmissionVariable(_Section):
+    """A tenant setting (integration variable) the admin fills in per Okta org."""
+
+    name: str
+    label: str = ""
+
+
 class SubmissionTarget(_Section):
     """The OIN submission material (SPEC §8), named after Okta's submissions API fields."""
 
@@ -258,6 +265,7 @@ class SubmissionTarget(_Section):
     test_account: SubmissionTestAccount = Field(default_factory=SubmissionTestAccount)
     #: Customer configuration guide per integration type: keys "sso" and "scim".
     guides: dict[Literal["sso", "scim"], Url] = Field(default_factory=dict)
+    variables: list[SubmissionVariable] = Field(default_factory=list)
 
     def logo_path(self, base: Path) -> Path:
         path = Path(os.path.expanduser(self.logo))

@@ -37,6 +37,28 @@ password = "pw-for-the-analyst"
 [submission.guides]
 sso = "/guide/sso"
 scim = "/guide/scim"
+[[submission.variables]]
+name = "subdomain"
+label = "Subdomain"
+[[submission.variables]]
+name = "region"
+label = "Region"
+"""
+
+GUIDE_APP = """
+SECTIONS = ["Supported Features", "Requirements", "Configuration Steps",
+            "Attributes and Mapping", "Known Issues/Troubleshooting and Tips"]
+
+
+def app(environ, start_response):
+    path = environ.get("PATH_INFO", "/")
+    if path == "/boom":
+        start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
+        return [b"boom"]
+    start_response("200 OK", [("Content-Type", "text/html")])
+    if path.startswith("/guide/"):
+        return ["".join(f"<h2>{s}</h2>" for s in SECTIONS).encode()]
+    return [b"<p>a page without the guide's sections</p>"]
 """
 
 # flaw -> (text to replace, replacement, the one check that must catch it)
@@ -52,13 +74,17 @@ FLAWS = {
     "no password": ('password = "pw-for-the-analyst"', "", "submission.test_account_is_complete"),
     "scim 1.1": ('base_url = "/scim/v2"', 'base_url = "/scim/v1"\nversion = "1.1"', "submission.scim_is_submittable_through_the_wizard"),
     "other test user": ('username = "isvtest@okta.com"', 'username = "qa@acme.example"', "submission.test_account_username_is_isvtest"),
+    "guide without sections": ('sso = "/guide/sso"', 'sso = "/plain"', "submission.configuration_guides_have_the_reviewed_sections"),
+    "bad variable name": ('name = "region"', 'name = "Region-Code"', "submission.tenant_settings_are_well_formed_and_at_most_eight"),
+    "four variables": ('label = "Subdomain"', 'label = "Subdomain"\n[[submission.variables]]\nname = "site"\nlabel = "Site"\n[[submission.variables]]\nname = "org_id"\nlabel = "Org"', "submission.at_most_three_tenant_settings"),
 }  # fmt: skip
 
 
 def _run(folder: Path, body: str) -> dict[str, str]:
     shutil.copy(FIXTURES / "reference_app" / "logo.png", folder / "logo.png")
     shutil.copy(FIXTURES / "bad-logo.png", folder / "bad-logo.png")
-    target = write_target(folder, TINY_TARGET + body)
+    (folder / "guideapp.py").write_text(GUIDE_APP)
+    target = write_target(folder, TINY_TARGET.replace("tinyapp:app", "guideapp:app") + body)
     run = run_plugin(f"--oin-target={target}", "-m", "submission", cwd=folder)
     assert run.returncode in (0, 1), run.stdout + run.stderr
     return run.outcomes()

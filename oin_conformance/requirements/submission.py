@@ -23,6 +23,16 @@ REQUIREMENTS = [
     Requirement(
         "SUB-GUIDE", "A reachable customer configuration guide per integration type", PREREQ
     ),
+    Requirement(
+        "SUB-VARIABLES",
+        "Tenant settings: a label and a lowercase name each; at most eight (three advised)",
+        WIZARD_SAML,
+    ),
+    Requirement(
+        "SUB-GUIDE-CONTENT",
+        "The configuration guide has the sections the OIN team reviews",
+        PREREQ,
+    ),
     Requirement("SUB-SUBMITTER", "The submitting admin uses a company-domain email", PREREQ),
     Requirement("SUB-NO-SWA", "No new Secure Web Authentication (SWA) integrations", PREREQ),
     Requirement("SUB-OIDC-ORG-AS", "OIDC integrations use the org authorization server", PREREQ),

@@ -243,6 +243,80 @@ def test_configuration_guide_per_integration_type_is_reachable(
         )
 
 
+GUIDE_SECTIONS = (
+    "Supported Features",
+    "Requirements",
+    "Configuration Steps",
+    "Attributes and Mapping",
+    "Troubleshooting",
+)
+VARIABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,1023}$")
+
+
+@pytest.mark.oin(requirement="SUB-GUIDE-CONTENT", severity="advisory")
+def test_configuration_guides_have_the_reviewed_sections(
+    submission: SubmissionTarget, oin_target: Target, oin_run: RunContext, browser: Browser
+) -> None:
+    """Each guide has the sections OIN QA looks for (Supported Features, Requirements,
+    Configuration Steps, Attributes and Mapping, Known Issues/Troubleshooting; N/A allowed)."""
+    kinds = sorted(_needed_guides(oin_target, submission) & set(submission.guides))
+    if not kinds:
+        pytest.skip("no configuration guide is given (reported by the reachability check)")
+    missing: list[str] = []
+    for kind in kinds:
+        url = oin_run.url(submission.guides[kind])  # type: ignore[index]
+        browser.allow(url)
+        try:
+            page = browser.get(url)
+        except BrowserError:
+            continue  # unreachable guides are the blocking check's finding
+        text = page.text.lower()
+        absent = [name for name in GUIDE_SECTIONS if name.lower() not in text]
+        if absent:
+            missing.append(f"{kind} guide {url}: no {', '.join(absent)}")
+    if missing:
+        raise fail(
+            "A configuration guide lacks sections the OIN team reviews",
+            seen="\n".join(missing),
+            expected="headings " + ", ".join(GUIDE_SECTIONS) + " (write N/A where one is empty)",
+            fix="Add the missing headings; OIN QA's 'Verify Configuration Guide' case looks "
+            "for them.",
+        )
+
+
+@pytest.mark.oin(requirement="SUB-VARIABLES", severity="blocking")
+def test_tenant_settings_are_well_formed_and_at_most_eight(submission: SubmissionTarget) -> None:
+    """Tenant settings (variables) each have a label and a lowercase name; at most eight."""
+    bad = [
+        v.name
+        for v in submission.variables
+        if not VARIABLE_NAME.match(v.name) or not v.label.strip()
+    ]
+    if bad or len(submission.variables) > 8:
+        raise fail(
+            "The tenant settings would be rejected by the OIN Wizard",
+            seen=f"{len(submission.variables)} variables; malformed: {bad or 'none'}",
+            expected="at most 8, each with a label and a name of lowercase letters, digits and "
+            "underscores starting with a letter",
+            fix="Rename the variables (e.g. subdomain, tenant_id), give each a label, and keep "
+            "at most eight.",
+        )
+
+
+@pytest.mark.oin(requirement="SUB-VARIABLES", severity="advisory")
+def test_at_most_three_tenant_settings(submission: SubmissionTarget) -> None:
+    """Okta's prerequisites still advise at most three tenant settings."""
+    if len(submission.variables) > 3:
+        raise fail(
+            "More than three tenant settings",
+            seen=f"{len(submission.variables)} variables: "
+            + ", ".join(v.name for v in submission.variables),
+            expected="at most three (the Wizard takes eight; older OIN limits say three)",
+            fix="Derive what you can from one variable (e.g. the subdomain); each one is a field "
+            "every customer admin must fill in.",
+        )
+
+
 @pytest.mark.oin(requirement="SUB-SUBMITTER", severity="blocking")
 def test_submitter_uses_a_company_email(submission: SubmissionTarget) -> None:
     """Submissions from personal email accounts are not reviewed."""
