@@ -233,8 +233,44 @@ def bench_scim(repeat: int) -> dict[str, object]:
         server.shutdown()
 
 
+def bench_signxml_floor(repeat: int) -> dict[str, object]:
+    """What signxml itself costs: one signature over a three-element document vs raw RSA."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from lxml import etree
+    from signxml import XMLSigner, methods
+    from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
+
+    from oin_conformance.state import generate_keypair
+
+    pair = generate_keypair("bench floor")
+    key, cert = pair.private_key, [pair.certificate]
+    signer = XMLSigner(
+        method=methods.enveloped,
+        signature_algorithm=SignatureMethod.RSA_SHA256,
+        digest_algorithm=DigestAlgorithm.SHA256,
+        c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
+    )
+    batch = 20
+
+    def tiny_documents() -> None:
+        for _ in range(batch):
+            root = etree.fromstring(b'<a ID="x1"><b>hello</b></a>')
+            signer.sign(root, key=key, cert=cert, reference_uri="#x1")
+
+    def raw_signatures() -> None:
+        for _ in range(batch):
+            key.sign(b"x" * 1024, padding.PKCS1v15(), hashes.SHA256())
+
+    return compare(
+        "signxml", tiny_documents, raw_signatures, repeat,
+        "signxml's floor: one signature of a 3-element document vs one raw RSA-2048 signature",
+    )  # fmt: skip
+
+
 BENCHMARKS: dict[str, Callable[[int], dict[str, object]]] = {
     "signing": bench_signing,
+    "signxml": bench_signxml_floor,
     "scim": bench_scim,
     "startup": bench_startup,
     "xdist": bench_xdist,
