@@ -23,6 +23,7 @@ EXPECTED: dict[str, set[str]] = {
     "aud_ignored": {f"{FORGED}[wrong_audience]"},
     "exp_ignored": {f"{FORGED}[expired]"},
     "nonce_ignored": {f"{FORGED}[nonce_mismatch]"},
+    "no_nonce": {"oidc.authorize_request_sends_nonce", f"{FORGED}[nonce_mismatch]"},
     "state_ignored": {"oidc.refuses_callback_with_wrong_state"},
     "uses_default_server": {"oidc.uses_org_authorization_server"},
     "requires_email_verified": {"oidc.signs_in_without_email_verified[absent]",
