@@ -138,6 +138,7 @@ V11_GROUPS = [
         "scim_wrong_total_results",
         "scim_username_case_not_preserved",
         "scim_groups_need_paging",
+        "scim_discovery_incomplete",
     ),
 ]
 
