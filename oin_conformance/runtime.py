@@ -20,13 +20,13 @@ import pytest
 
 from oin_conformance import __version__
 from oin_conformance.failures import CheckFailure
-from oin_conformance.requirements import REQUIREMENTS, requirement
+from oin_conformance.plugin import SEVERITIES
+from oin_conformance.requirements import requirement
 from oin_conformance.state import StateFolder
 from oin_conformance.target import Target, TargetError, load
 from oin_conformance.transcript import Redactor, Transcript
 
 TRANSCRIPT_KEY = pytest.StashKey[Transcript]()
-SEVERITIES = ("blocking", "advisory")
 
 
 def suites_dir() -> Path:
@@ -303,4 +303,4 @@ def check_meta(item: pytest.Item, suites: Path) -> dict[str, Any] | None:
     }
 
 
-__all__ = ["REQUIREMENTS", "OinRuntime", "RunContext", "check_meta", "suites_dir"]
+__all__ = ["OinRuntime", "RunContext", "check_meta", "suites_dir"]

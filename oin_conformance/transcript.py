@@ -221,9 +221,6 @@ class Transcript:
     def as_list(self) -> list[dict[str, Any]]:
         return [e.as_dict() for e in self.exchanges]
 
-    def last(self) -> Exchange | None:
-        return self.exchanges[-1] if self.exchanges else None
-
     def summary(self, limit: int = 6) -> str:
         """A few lines saying what was exchanged, for a failure's "seen" text."""
         lines = [

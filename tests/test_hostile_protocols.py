@@ -61,6 +61,27 @@ def create(harness, options):
     return app
 """
 
+def hostile_target(folder: Path, module: str, source: str, option: str, section: str) -> Path:
+    """A target serving ``module:create`` (written from ``source``) with one serve option,
+    plus the protocol ``section`` under test."""
+    (folder / f"{module}.py").write_text(textwrap.dedent(source))
+    app = f"""
+        [app]
+        serve = "{module}:create"
+        serve_factory = true
+        [app.serve_options]
+        {option}
+        [app.test_user]
+        username = "ada@example.com"
+        [app.signed_in]
+        url = "/me"
+        contains = "{{username}}"
+        [harness]
+        timeout = 5
+        """
+    return write_target(folder, textwrap.dedent(app) + textwrap.dedent(section))
+
+
 PAYLOADS = ["deflate_bomb", "billion_laughs", "xxe", "not_base64", "not_deflate",
             "not_authn_request"]  # fmt: skip
 CHECKS = ("saml.authn_request_is_one_okta_accepts", "saml.signs_in_with_sp_initiated_sso")
@@ -69,22 +90,12 @@ CHECKS = ("saml.authn_request_is_one_okta_accepts", "saml.signs_in_with_sp_initi
 @pytest.mark.slow
 @pytest.mark.parametrize("payload", PAYLOADS)
 def test_hostile_authn_request_is_a_clear_failure(tmp_path: Path, payload: str) -> None:
-    (tmp_path / "hostile_sp.py").write_text(textwrap.dedent(HOSTILE_SP))
-    target = write_target(
+    target = hostile_target(
         tmp_path,
+        "hostile_sp",
+        HOSTILE_SP,
+        f'payload = "{payload}"',
         f"""
-        [app]
-        serve = "hostile_sp:create"
-        serve_factory = true
-        [app.serve_options]
-        payload = "{payload}"
-        [app.test_user]
-        username = "ada@example.com"
-        [app.signed_in]
-        url = "/me"
-        contains = "{{username}}"
-        [harness]
-        timeout = 5
         [saml]
         acs_url = "/acs"
         audience = "https://sp.example/{payload}"
@@ -145,22 +156,12 @@ def create(harness, options):
     "case", ["no_client_id", "implicit_flow", "unregistered_redirect", "huge_state"]
 )
 def test_broken_authorize_request_is_a_clear_failure(tmp_path: Path, case: str) -> None:
-    (tmp_path / "hostile_rp.py").write_text(textwrap.dedent(HOSTILE_RP))
-    target = write_target(
+    target = hostile_target(
         tmp_path,
-        f"""
-        [app]
-        serve = "hostile_rp:create"
-        serve_factory = true
-        [app.serve_options]
-        case = "{case}"
-        [app.test_user]
-        username = "ada@example.com"
-        [app.signed_in]
-        url = "/me"
-        contains = "{{username}}"
-        [harness]
-        timeout = 5
+        "hostile_rp",
+        HOSTILE_RP,
+        f'case = "{case}"',
+        """
         [oidc]
         login_url = "/login"
         redirect_uris = ["/cb"]

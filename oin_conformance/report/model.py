@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-PROTOCOL_ORDER = ("general", "saml", "oidc", "scim", "submission")
+from oin_conformance.plugin import PROTOCOLS as PROTOCOL_ORDER
+
 Outcome = Literal["passed", "failed", "error", "skipped"]
 Status = Literal["ready", "not_ready", "not_configured", "not_run"]
 

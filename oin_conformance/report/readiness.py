@@ -80,6 +80,7 @@ class ReadinessReport:
         if not self.order:
             self.order = {nodeid: i for i, nodeid in enumerate(ids)}
 
+    @pytest.hookimpl(tryfirst=True)  # before pytest-html renders the row from our record
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         info = getattr(report, "oin", None)
         if not isinstance(info, dict):
@@ -217,16 +218,15 @@ class ReadinessReport:
         info = getattr(report, "oin", None)
         if not isinstance(info, dict):
             return
+        # The rerun command was made when the report was collected (pytest_runtest_logreport).
+        check = dict(info, rerun=self.results[report.nodeid].meta["rerun"])
         if report.skipped and isinstance(report.longrepr, tuple):
             # pytest-html would print the raw (path, line, reason) tuple.
             reason = str(report.longrepr[2]).removeprefix("Skipped: ")
-            check = dict(info, rerun=self.rerun_command(str(info["id"])))
             data[:] = [check_html(check), f"<p>Skipped: {escape(reason)}</p>"]
             return
         if report.when != "call" and not report.failed:
             return
-        check = dict(info)
-        check["rerun"] = self.rerun_command(str(info["id"]))
         data.insert(0, check_html(check))
 
 
