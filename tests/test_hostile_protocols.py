@@ -61,6 +61,7 @@ def create(harness, options):
     return app
 """
 
+
 def hostile_target(folder: Path, module: str, source: str, option: str, section: str) -> Path:
     """A target serving ``module:create`` (written from ``source``) with one serve option,
     plus the protocol ``section`` under test."""
