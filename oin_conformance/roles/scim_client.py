@@ -1023,6 +1023,18 @@ class Ledger:
         else:
             entry.state = "deleted"
 
+    def _gone_by_name(self, client: ScimClient, entry: LedgerEntry) -> bool:
+        """True only when every lookup by the entry's names answered and found nothing."""
+        for name in entry.names:
+            res = (
+                client.find_user(name, note="cleanup: is it gone?", validate=False)
+                if entry.kind == "User"
+                else client.find_group(name, note="cleanup: is it gone?", validate=False)
+            )
+            if not res.ok or any(self._names_match(entry, r) for r in res.resources()):
+                return False
+        return True
+
     def _lookup_ids(self, client: ScimClient, entry: LedgerEntry) -> list[str]:
         ids: list[str] = []
         for name in entry.names:
@@ -1043,6 +1055,10 @@ class Ledger:
         if current.status == 404:
             return "deleted"
         if not current.ok:
+            if self._gone_by_name(client, entry):
+                # The server cannot answer for the id (some answer 500 for a deleted one), but
+                # no resource carries the run's name any more: it is gone.
+                return "deleted"
             return f"could not read it back (HTTP {current.status or current.error})"
         if not self._names_match(entry, current.json_object):
             return "the id now carries another name; not touched (it may not be ours)"

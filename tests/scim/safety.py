@@ -4,6 +4,7 @@ server, and the real plugin started in a subprocess (so it can be interrupted)."
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -57,4 +58,11 @@ def start_plugin(target: Path, *extra: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # A child of a process that ignores SIGINT (a background job, some CI shells) would
+        # ignore it too, and Ctrl-C would never reach the run under test.
+        preexec_fn=_default_sigint,
     )  # fmt: skip
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

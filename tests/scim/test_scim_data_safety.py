@@ -114,13 +114,30 @@ def snapshot(server: Server, ids: dict[str, list[str]]) -> dict[str, bytes]:
     return shot
 
 
-def wait_for_run_data(server: Server, before: set[str], proc: subprocess.Popen[str]) -> set[str]:
-    """Block until the run has created something (or ended); return the new names."""
-    for _ in range(1500):
-        new = server.names() - before
+def journaled_names(journal: Path) -> set[str]:
+    """The names the run's journal holds (it is written before each create is sent)."""
+    names: set[str] = set()
+    for path in journal.glob("*.json"):
+        try:
+            names |= {n for e in json.loads(path.read_text())["entries"] for n in e["names"]}
+        except (OSError, ValueError, KeyError):
+            continue  # replaced while reading: the next poll sees it
+    return names
+
+
+def wait_for_run_data(
+    server: Server, before: set[str], proc: subprocess.Popen[str], journal: Path
+) -> set[str]:
+    """Block until the run is about to create, or has created, something (or has ended);
+    return those names. The local journal is polled first: it is cheap, so the signal that
+    follows lands in the middle of a check even on a loaded machine."""
+    for i in range(3000):
+        new = journaled_names(journal)
+        if not new and i % 10 == 0:
+            new = server.names() - before
         if new or proc.poll() is not None:
             return new
-        time.sleep(0.01)
+        time.sleep(0.005)
     return set()
 
 
@@ -145,7 +162,7 @@ def test_existing_data_is_untouched_and_nothing_is_left(server: Server, tmp_path
     # 2. and 3. Interrupted in the middle of a check: Ctrl-C, then SIGTERM.
     for sig in (signal.SIGINT, signal.SIGTERM):
         proc = start_plugin(target)
-        created = wait_for_run_data(server, names, proc)
+        created = wait_for_run_data(server, names, proc, journal)
         assert created, "the run ended before it created anything"
         proc.send_signal(sig)
         out, _ = proc.communicate(timeout=120)
@@ -155,7 +172,7 @@ def test_existing_data_is_untouched_and_nothing_is_left(server: Server, tmp_path
 
     # 4. SIGKILL: nothing can run in the killed process; the journal remembers ...
     proc = start_plugin(target)
-    created = wait_for_run_data(server, names, proc)
+    created = wait_for_run_data(server, names, proc, journal)
     assert created
     proc.kill()
     proc.communicate(timeout=30)
