@@ -53,6 +53,29 @@ def _indent(text: str) -> str:
     return text.replace("\n", "\n            ")
 
 
+@dataclass(eq=False)
+class Inconclusive(CheckFailure):
+    """A check could not judge the app (SPEC §10): its positive control did not work on the
+    same path, or the hostile input never reached the app. Never a pass; a blocking
+    inconclusive check keeps its protocol from being ready and fails the run.
+
+    ``title`` says what could not be judged, ``seen`` what happened instead, ``expected`` what
+    the judgement needed, ``fix`` what to make work first.
+    """
+
+    outcome = "inconclusive"
+
+    def render(self) -> str:
+        return "Could not judge: " + super().render()
+
+
+def inconclusive(
+    title: str, *, seen: str, expected: str, fix: str, **details: Any
+) -> Inconclusive:
+    """Build an :class:`Inconclusive` (raise the result: ``raise inconclusive(...)``)."""
+    return Inconclusive(title=title, seen=seen, expected=expected, fix=fix, details=details)
+
+
 def fail(title: str, *, seen: str, expected: str, fix: str, **details: Any) -> CheckFailure:
     """Build a :class:`CheckFailure` (raise the result: ``raise fail(...)``)."""
     return CheckFailure(title=title, seen=seen, expected=expected, fix=fix, details=details)
