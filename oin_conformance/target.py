@@ -85,6 +85,12 @@ class SignedInProbe(_Section):
     url: Url
     status: int = Field(default=200, ge=100, le=599)
     contains: str = Field(default="{username}", min_length=1)
+    #: A regular expression whose first group captures the signed-in identity from the page;
+    #: ``contains`` must then equal it exactly.
+    pattern: str | None = Field(default=None, min_length=1)
+    #: An RFC 6901 JSON pointer to the identity in a JSON probe page (e.g. ``/user/email``);
+    #: ``contains`` must then equal the value there exactly.
+    json_pointer: str | None = Field(default=None, pattern=r"^(/[^/]*)*$")
 
     @model_validator(mode="after")
     def _names_the_user(self) -> SignedInProbe:
@@ -93,6 +99,18 @@ class SignedInProbe(_Section):
                 "contains must name the user with {username}, {email}, {first_name} or "
                 "{last_name}, so the probe proves which user is signed in"
             )
+        if self.pattern is not None and self.json_pointer is not None:
+            raise ValueError("give pattern or json_pointer, not both")
+        if self.pattern is not None:
+            try:
+                groups = re.compile(self.pattern).groups
+            except re.error as exc:
+                raise ValueError(f"pattern is not a regular expression: {exc}") from None
+            if groups < 1:
+                raise ValueError(
+                    "pattern needs a group that captures the identity, e.g. "
+                    "'Signed in as <b>([^<]+)</b>'"
+                )
         return self
 
     def expected_text(self, user: dict[str, str]) -> str:

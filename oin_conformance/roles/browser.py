@@ -5,12 +5,20 @@ It follows redirects itself (so every hop is recorded), submits auto-posting HTM
 browser per check gives each check a fresh jar), applies a timeout to every call, reads at
 most ``max_body`` bytes of any response, and never follows a redirect to a host it was not
 told about — such a redirect is recorded and returned, not fetched.
+
+While :meth:`Browser.probing` is on (a check asking the app who is signed in), the browser
+never enters a *harness-owned* origin (the harness's own OP or IdP, see :meth:`Browser.guard`):
+a redirect, an auto-posting form or a meta refresh into one ends the navigation there, with
+:attr:`Page.entered_harness` set, so a probe can never be satisfied by a fresh sign-in that
+the harness itself would grant (SPEC §10 "Probes").
 """
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -41,6 +49,9 @@ class Page:
     text: str
     history: list[tuple[str, int]] = field(default_factory=list)
     blocked_redirect: str | None = None
+    #: Where the page would have taken the browser into the harness's own OP/IdP while a
+    #: probe was running (the navigation stopped there).
+    entered_harness: str | None = None
 
     def header(self, name: str) -> str | None:
         for key, value in self.headers.items():
@@ -79,12 +90,37 @@ class Browser:
         self.max_body = max_body
         self.max_hops = max_hops
         self.allowed = {origin(u) for u in allowed_origins}
+        self.harness: set[str] = set()
+        self._probing = False
         self.session = requests.Session()
         self.session.trust_env = False  # never route loopback traffic through a proxy
         self.session.headers["User-Agent"] = USER_AGENT
 
     def allow(self, url: str) -> None:
         self.allowed.add(origin(url))
+
+    def guard(self, url: str) -> None:
+        """Mark ``url``'s origin as the harness's own (an OP or IdP that signs users in)."""
+        self.harness.add(origin(url))
+
+    @contextmanager
+    def probing(self) -> Iterator[None]:
+        """While on, navigation into a harness-owned origin stops (see the module doc)."""
+        before, self._probing = self._probing, True
+        try:
+            yield
+        finally:
+            self._probing = before
+
+    def _into_harness(self, page: Page, target: str, how: str) -> bool:
+        if not (self._probing and origin(target) in self.harness):
+            return False
+        self.transcript.note(
+            f"Probe stopped: the app sent the browser into the harness's own sign-in ({how} "
+            f"to {target}); the harness never signs anyone in while it asks who is signed in"
+        )
+        page.entered_harness = target
+        return True
 
     def close(self) -> None:
         self.session.close()
@@ -174,6 +210,9 @@ class Browser:
             location = page.header("Location")
             if 300 <= page.status < 400 and location:
                 target = urljoin(page.url, location)
+                if self._into_harness(page, target, f"HTTP {page.status} redirect"):
+                    page.history = history
+                    return page
                 if urlsplit(target).scheme not in {"http", "https"} or (
                     self.allowed and origin(target) not in self.allowed
                 ):
@@ -187,7 +226,14 @@ class Browser:
                 else:
                     page = self.send("GET", target)
                 continue
+            refresh = meta_refresh(page.text, page.url) if self._probing else None
+            if refresh is not None and self._into_harness(page, refresh, "meta refresh"):
+                page.history = history
+                return page
             form = find_autopost_form(page.text, page.url) if autopost else None
+            if form is not None and self._into_harness(page, form.action, "auto-posting form"):
+                page.history = history
+                return page
             if form is not None and (not self.allowed or origin(form.action) in self.allowed):
                 page = self.send(
                     form.method, form.action, data=form.fields, note="auto-posted form"
@@ -231,6 +277,19 @@ def find_autopost_form(text: str, base_url: str) -> Form | None:
         return None
     action = urljoin(base_url, form.get("action") or base_url)
     return Form(action=action, method=(form.get("method") or "GET").upper(), fields=fields)
+
+
+_META_REFRESH = re.compile(
+    r"""<meta[^>]+http-equiv\s*=\s*["']?refresh["']?[^>]*content\s*=\s*["']?\s*\d*\s*;?\s*"""
+    r"""url\s*=\s*['"]?([^"'>\s]+)""",
+    re.I,
+)
+
+
+def meta_refresh(text: str, base_url: str) -> str | None:
+    """The URL a ``<meta http-equiv="refresh">`` on this page would open, if any."""
+    m = _META_REFRESH.search(text[:65536])
+    return urljoin(base_url, m.group(1)) if m else None
 
 
 def read_capped(resp: requests.Response, limit: int = MAX_BODY) -> bytes:

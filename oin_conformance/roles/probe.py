@@ -1,16 +1,88 @@
-"""Who is signed in: the one verdict every sign-in check uses (SPEC §4 "Verdicts").
+"""Who is signed in: the one verdict every sign-in check uses (SPEC §4 "Verdicts", §10
+"Probes").
 
 GET the probe URL with the check's browser (its cookies are the session); the user is signed
-in when the status is the probe's and the body names that user (``contains`` templated with
-the user's fields). Never judged by the status of the sign-in response itself.
+in when the status is the probe's and the page names *that* user as a whole value:
+``ada@example.com`` is not found in ``ada@example.com.evil.test``. The probe runs with the
+browser's probing guard on, so the harness's own OP and IdP never sign anyone in while it
+asks (a redirect or auto-posting form into them ends the probe as "not signed in"). Never
+judged by the status of the sign-in response itself.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 
 from oin_conformance.roles.browser import Browser, Page
 from oin_conformance.target import SignedInProbe
+
+#: Characters that continue an identity (an e-mail address, a user name) on either side.
+_IDENT = re.compile(r"[\w@+\-]")
+
+
+def _continues(ch: str, after: str = "") -> bool:
+    """Whether ``ch`` (followed by ``after``) extends a value that stops before it."""
+    if _IDENT.match(ch):
+        return True
+    # "ada@example.com." ends a sentence; "ada@example.com.evil.test" goes on.
+    return ch in ".'" and bool(after) and _IDENT.match(after) is not None
+
+
+def whole_value_in(value: str, text: str) -> bool:
+    """``value`` occurs in ``text`` and is not part of a longer identity there."""
+    if not value:
+        return False
+    start = 0
+    while (i := text.find(value, start)) != -1:
+        j = i + len(value)
+        before_ok = i == 0 or not _IDENT.match(value[0]) or not _continues(text[i - 1])
+        after_ok = (
+            j >= len(text)
+            or not _IDENT.match(value[-1])
+            or not _continues(text[j], text[j + 1 : j + 2])
+        )
+        if before_ok and after_ok:
+            return True
+        start = i + 1
+    return False
+
+
+def json_pointer(doc: object, pointer: str) -> object:
+    """RFC 6901: the value at ``pointer`` in ``doc`` (KeyError / IndexError if absent)."""
+    if pointer in ("", "/"):
+        return doc
+    for raw in pointer.lstrip("/").split("/"):
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(doc, list):
+            doc = doc[int(part)]
+        elif isinstance(doc, dict):
+            doc = doc[part]
+        else:
+            raise KeyError(part)
+    return doc
+
+
+def identity_shown(probe: SignedInProbe, text: str) -> list[str]:
+    """The identity values the probe page shows (pattern / JSON pointer), if so configured."""
+    if probe.json_pointer is not None:
+        try:
+            value = json_pointer(json.loads(text), probe.json_pointer)
+        except (ValueError, KeyError, IndexError, TypeError, RecursionError):
+            return []
+        return [str(value)] if isinstance(value, str | int) else []
+    if probe.pattern is not None:
+        return [m.group(1) for m in re.finditer(probe.pattern, text)]
+    return []
+
+
+def names_user(probe: SignedInProbe, text: str, user: dict[str, str]) -> bool:
+    """Whether ``text`` (the probe page) names ``user`` as a whole value."""
+    expected = probe.expected_text(user)
+    if probe.json_pointer is not None or probe.pattern is not None:
+        return expected in identity_shown(probe, text)
+    return whole_value_in(expected, text)
 
 
 def signed_in_as(
@@ -20,6 +92,8 @@ def signed_in_as(
     user: dict[str, str],
 ) -> tuple[bool, Page]:
     """(is ``user`` signed in, the probe page). ``url`` makes configured paths absolute."""
-    page = browser.get(url(probe.url), note="signed-in probe")
-    ok = page.status == probe.status and probe.expected_text(user) in page.text
-    return ok, page
+    with browser.probing():
+        page = browser.get(url(probe.url), note="signed-in probe")
+    if page.entered_harness:
+        return False, page
+    return page.status == probe.status and names_user(probe, page.text, user), page
