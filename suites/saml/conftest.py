@@ -13,7 +13,7 @@ from oin_conformance.session_fixtures import configured_section
 from oin_conformance.target import SamlTarget, SignedInProbe, Target
 from oin_conformance.transcript import Transcript
 
-from .flow import SamlCheck
+from .flow import Controls, SamlCheck
 
 
 @pytest.fixture(scope="session")
@@ -40,15 +40,33 @@ def idp(oin_run: RunContext, saml_target: SamlTarget) -> SamlIdp:
 
 @pytest.fixture(scope="session")
 def saml_kit(idp: SamlIdp, oin_run: RunContext, saml_target: SamlTarget) -> Kit:
-    """The attacker's kit: victim = the test user, attacker = a low-privilege account."""
+    """The attacker's kit: victim = the test user, attacker = a low-privilege account of
+    their own in the same Okta org (own NameID, own e-mail, own name)."""
     user = oin_run.user
     domain = user["email"].partition("@")[2] or "example.com"
-    attacker = dict(user, username=f"mallory@{domain}", email=f"mallory@{domain}")
+    attacker = {
+        "username": f"mallory@{domain}",
+        "email": f"mallory@{domain}",
+        "first_name": "Mallory",
+        "last_name": "Attacker",
+    }
+
+    def attributes(who: dict[str, str]) -> dict[str, list[str]]:
+        return {n: [t.format_map(who)] for n, t in saml_target.attributes.items()}
+
     return Kit.create(
         idp,
         victim=saml_target.nameid.format_map(user),
         attacker=saml_target.nameid.format_map(attacker),
+        victim_attributes=attributes(user),
+        attacker_attributes=attributes(attacker),
     )
+
+
+@pytest.fixture(scope="session")
+def saml_controls() -> Controls:
+    """Positive controls already run in this process (per path), shared by the checks."""
+    return Controls()
 
 
 @pytest.fixture
@@ -57,6 +75,7 @@ def saml(
     saml_target: SamlTarget,
     saml_probe: SignedInProbe,
     saml_kit: Kit,
+    saml_controls: Controls,
     oin_run: RunContext,
     browser: Browser,
     transcript: Transcript,
@@ -65,4 +84,7 @@ def saml(
         f"Okta IdP: entity ID {idp.entity_id}, SSO URL {idp.sso_url} (never fetched: the "
         f"harness reads AuthnRequests from the redirect), signing {saml_target.sign}"
     )
-    return SamlCheck(idp, saml_target, saml_probe, oin_run, browser, transcript, saml_kit)
+    browser.guard(idp.sso_url)
+    return SamlCheck(
+        idp, saml_target, saml_probe, oin_run, browser, transcript, saml_kit, saml_controls
+    )

@@ -1,18 +1,41 @@
-"""What every SAML check does: build Okta's response, post it as the browser, ask who is in."""
+"""What every SAML check does: build Okta's response, post it as the browser, ask who is in.
+
+Verdict integrity (SPEC §10): a hostile response counts as refused only when a genuine
+response signs the test user in on the same *path* (the same entry and browser
+preparation) — the path's *control* — and the hostile one was delivered and answered. Two
+paths exist: ``idp`` (IdP-initiated: a fresh browser posts an unsolicited response) and
+``sp`` (SP-initiated: the browser first opens the app's login URL, which may set the
+app's own cookies and issues the AuthnRequest the response answers). Controls are run once
+per process and path, and cached.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
+import pytest
 from lxml import etree
 
 from oin_conformance.attacks.saml import Kit
-from oin_conformance.roles.browser import Browser, Page
+from oin_conformance.failures import CheckFailure, fail, inconclusive
+from oin_conformance.roles.browser import Browser, BrowserError, Page, find_autopost_form, origin
 from oin_conformance.roles.probe import signed_in_as
-from oin_conformance.roles.saml_idp import ResponseSpec, SamlIdp, post_fields, pretty
+from oin_conformance.roles.saml_idp import (
+    AuthnRequest,
+    ResponseSpec,
+    SamlError,
+    SamlIdp,
+    post_fields,
+    pretty,
+    read_post_request,
+    read_redirect_request,
+    sp_certs_from_metadata,
+)
 from oin_conformance.runtime import RunContext
 from oin_conformance.target import SamlTarget, SignedInProbe
 from oin_conformance.transcript import Transcript
@@ -26,6 +49,47 @@ def excerpt(text: str, limit: int = 600) -> str:
     return text if len(text) <= limit else text[:limit] + " …"
 
 
+PathName = Literal["idp", "sp"]
+PATH_TITLES: dict[str, str] = {
+    "idp": "IdP-initiated (a fresh browser posts Okta's unsolicited response to the ACS)",
+    "sp": "SP-initiated (the browser opens the app's login URL first and the response "
+    "answers the AuthnRequest it issued)",
+}
+
+
+@dataclass
+class Prepared:
+    """A browser made ready for a response on one path (and what the app issued to it)."""
+
+    path: PathName
+    browser: Browser
+    request: AuthnRequest | None = None
+
+    @property
+    def in_response_to(self) -> str | None:
+        return self.request.id if self.request is not None else None
+
+    @property
+    def relay_state(self) -> str | None:
+        return self.request.relay_state if self.request is not None else None
+
+
+@dataclass(frozen=True)
+class Control:
+    """Did a genuine response for the test user sign in on this path?"""
+
+    path: PathName
+    ok: bool
+    detail: str
+
+
+@dataclass
+class Controls:
+    """The controls run so far in this process (one per path)."""
+
+    results: dict[str, Control] = field(default_factory=dict)
+
+
 @dataclass
 class SamlCheck:
     """One check's view: the IdP, the target's SAML section, the browser and transcript."""
@@ -37,6 +101,7 @@ class SamlCheck:
     browser: Browser
     transcript: Transcript
     kit: Kit
+    controls: Controls = field(default_factory=Controls)
 
     @property
     def acs(self) -> str:
@@ -102,8 +167,196 @@ class SamlCheck:
     def new_browser(self) -> Browser:
         """A second browser (fresh cookie jar) recording into the same transcript."""
         b = Browser(self.transcript, allowed_origins=[self.ctx.app_url], timeout=self.ctx.timeout)
+        b.guard(self.idp.sso_url)
         self.ctx.on_close(b.close)
         return b
+
+    # -- SP-initiated entry ------------------------------------------------------------
+
+    def sp_certs(self, browser: Browser | None = None) -> list[str]:
+        """The SP's signing certificates from its metadata (URL or file), if the target
+        says where."""
+        if self.saml.sp_metadata_url:
+            try:
+                page = (browser or self.browser).send(
+                    "GET", self.ctx.url(self.saml.sp_metadata_url), note="SP metadata"
+                )
+            except BrowserError:
+                return []
+            text = page.text
+        elif self.saml.sp_metadata_file:
+            path = Path(self.saml.sp_metadata_file)
+            if not path.is_absolute():
+                path = self.ctx.target.path.parent / path
+            text = path.read_text()
+        else:
+            return []
+        try:
+            return sp_certs_from_metadata(text)
+        except SamlError:
+            return []
+
+    def start_sp_initiated(self, browser: Browser | None = None) -> AuthnRequest:
+        """Open the app's login URL and read the AuthnRequest it sends toward Okta."""
+        b = browser or self.browser
+        if not self.saml.login_url:
+            pytest.skip("SP-initiated sign-in not configured: [saml] login_url is not set")
+        login = self.ctx.url(self.saml.login_url)
+        page = b.get(login, note="the user starts sign-in at the app")
+        certs: list[str] = []
+        idp_origin = origin(self.idp.sso_url)
+        try:
+            if page.blocked_redirect and origin(page.blocked_redirect) == idp_origin:
+                if "Signature=" in page.blocked_redirect:
+                    certs = self.sp_certs(b)
+                request = read_redirect_request(page.blocked_redirect, certs)
+            else:
+                form = find_autopost_form(page.text, page.url)
+                if form is None or "SAMLRequest" not in form.fields:
+                    raise fail(
+                        "Sign-in at the app does not send the user to Okta",
+                        seen=f"GET {login} ended at {page.url} (HTTP {page.status})"
+                        + (
+                            f", redirect to {page.blocked_redirect}"
+                            if page.blocked_redirect
+                            else ""
+                        )
+                        + f"\n{excerpt(page.text)}",
+                        expected=f"a redirect (or auto-posting form) with a SAMLRequest to "
+                        f"{self.idp.sso_url}",
+                        fix="Configure the IdP SSO URL from the IdP metadata and start SAML "
+                        "sign-in from the login URL given in the target.",
+                    )
+                if origin(form.action) != idp_origin:
+                    raise fail(
+                        "The app sends its AuthnRequest to the wrong SSO URL",
+                        seen=f"form posts to {form.action}",
+                        expected=self.idp.sso_url,
+                        fix="Use the SSO URL from the IdP metadata.",
+                    )
+                certs = self.sp_certs(b)  # the signature, if any, is inside the base64
+                request = read_post_request(form.fields, certs)
+        except SamlError as exc:
+            raise fail(
+                "The app's AuthnRequest cannot be read",
+                seen=str(exc),
+                expected="a SAML 2.0 AuthnRequest (HTTP-Redirect: raw DEFLATE + base64; "
+                "HTTP-POST: base64), without a DTD",
+                fix="Build AuthnRequests with your SAML library's login/redirect helper.",
+            ) from None
+        signature = (
+            "unsigned"
+            if not request.signed
+            else "signature not verified (no SP metadata in the target)"
+            if request.signature_valid is None
+            else f"signature {'valid' if request.signature_valid else 'INVALID'} (SP metadata cert)"
+        )
+        self.transcript.note(
+            f"AuthnRequest received ({request.binding.rsplit(':', 1)[-1]}, {signature}), "
+            f"decoded:\n{request.xml}"
+        )
+        return request
+
+    # -- paths, controls, delivery (SPEC §10) ------------------------------------------
+
+    def paths(self, prefer: tuple[PathName, ...] = ("idp", "sp")) -> list[PathName]:
+        """The paths this target offers, in order of preference."""
+        return [p for p in prefer if p == "idp" or self.saml.login_url]
+
+    def prepare(self, path: PathName, browser: Browser | None = None) -> Prepared:
+        """Make ``browser`` (default: the check's) ready for a response on ``path``."""
+        b = browser or self.browser
+        if path == "idp":
+            return Prepared("idp", b)
+        return Prepared("sp", b, self.start_sp_initiated(b))
+
+    def control(self, path: PathName) -> Control:
+        """Does a genuine response sign the test user in on ``path``? (cached per process)"""
+        known = self.controls.results.get(path)
+        if known is not None:
+            self.transcript.note(f"Control ({path}-initiated), run earlier: {known.detail}")
+            return known
+        self.transcript.note(
+            f"Control: a genuine response for the test user on the path {PATH_TITLES[path]}"
+        )
+        b = self.new_browser()
+        try:
+            prepared = self.prepare(path, b)
+            xml = self.idp.sign(self.spec(in_response_to=prepared.in_response_to))
+            page = self.post(xml, prepared.relay_state, browser=b, note="control: genuine response")
+            ok, probe = self.signed_in(browser=b)
+            detail = (
+                "a genuine response signed the test user in"
+                if ok
+                else "a genuine response did NOT sign the test user in: "
+                + self.seen(page, xml, probe).split("\nSAML Response sent")[0]
+            )
+        except (CheckFailure, BrowserError) as exc:
+            ok, detail = False, f"the genuine sign-in could not run: {str(exc).splitlines()[0]}"
+        except pytest.skip.Exception as exc:
+            ok, detail = False, f"not available: {exc.msg}"
+        result = Control(path, ok, detail)
+        self.controls.results[path] = result
+        self.transcript.note(f"Control ({path}-initiated): {detail}")
+        return result
+
+    def working_paths(self, prefer: tuple[PathName, ...] = ("idp", "sp")) -> list[PathName]:
+        """The paths (in ``prefer`` order) on which a genuine response signs in; when there
+        is none the check is inconclusive (a refusal would prove nothing)."""
+        tried = [self.control(path) for path in self.paths(prefer)]
+        working = [c.path for c in tried if c.ok]
+        if working:
+            return working
+        raise inconclusive(
+            "No genuine response signs in, so a refusal proves nothing",
+            seen="\n".join(f"{PATH_TITLES[c.path]}: {c.detail}" for c in tried),
+            expected="a genuine Okta response signs the test user in on at least one path "
+            "(the control), so that refusing the hostile one means something",
+            fix="Make saml.signs_in_with_idp_initiated_sso (or the SP-initiated sign-in) pass "
+            "first; then run this check again.",
+        )
+
+    def prepare_checked(self, path: PathName, browser: Browser | None = None) -> Prepared:
+        """:meth:`prepare` on a path whose control worked; a failure here is inconclusive."""
+        try:
+            return self.prepare(path, browser)
+        except (CheckFailure, BrowserError) as exc:
+            raise inconclusive(
+                "The hostile response could not be prepared on a working path",
+                seen=f"{PATH_TITLES[path]}: {str(exc).splitlines()[0]}",
+                expected="the same preparation that let a genuine response sign in",
+                fix="Make the app's sign-in start reliably; then run this check again.",
+            ) from None
+
+    def controlled_path(self, prefer: tuple[PathName, ...] = ("idp", "sp")) -> Prepared:
+        """The check's browser, prepared on the first path whose control signs in."""
+        return self.prepare_checked(self.working_paths(prefer)[0])
+
+    def deliver(self, prepared: Prepared, xml: bytes, relay_state: str | None, note: str) -> Page:
+        """POST the hostile response on the prepared path; undelivered is inconclusive."""
+        try:
+            return self.post(xml, relay_state, browser=prepared.browser, note=note)
+        except BrowserError as exc:
+            raise inconclusive(
+                "The hostile response was not delivered",
+                seen=str(exc),
+                expected=f"the app's ACS {self.acs} receives the response and answers it",
+                fix="Make sure the app is running and its ACS URL answers; then run again.",
+            ) from None
+
+    def probe_after(
+        self, prepared: Prepared, user: Mapping[str, str] | None = None
+    ) -> tuple[bool, Page]:
+        """Who is signed in on the prepared browser; an unreachable probe is inconclusive."""
+        try:
+            return self.signed_in(user, browser=prepared.browser)
+        except BrowserError as exc:
+            raise inconclusive(
+                "The signed-in probe could not be read",
+                seen=str(exc),
+                expected=f"an answer from {self.ctx.url(self.probe.url)}",
+                fix="Make sure the app is running and the probe URL answers; then run again.",
+            ) from None
 
     def other_user(self, label: str) -> dict[str, str]:
         """A user the app has never seen (same e-mail domain as the test user)."""

@@ -5,19 +5,13 @@ Submission Tester runs)."""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 
 from oin_conformance.failures import fail
-from oin_conformance.roles.browser import BrowserError, find_autopost_form, origin
 from oin_conformance.roles.saml_idp import (
     BINDING_POST,
     AuthnRequest,
-    SamlError,
-    read_post_request,
-    read_redirect_request,
-    sp_certs_from_metadata,
 )
 
 from .flow import SamlCheck, excerpt, same_place
@@ -79,84 +73,9 @@ def test_signs_in_with_idp_initiated_sso_and_relay_state(saml: SamlCheck) -> Non
             )
 
 
-def _sp_certs(saml: SamlCheck) -> list[str]:
-    """The SP's signing certificates from its metadata (URL or file), if the target says where."""
-    if saml.saml.sp_metadata_url:
-        try:
-            page = saml.browser.send(
-                "GET", saml.ctx.url(saml.saml.sp_metadata_url), note="SP metadata"
-            )
-        except BrowserError:
-            return []
-        text = page.text
-    elif saml.saml.sp_metadata_file:
-        path = Path(saml.saml.sp_metadata_file)
-        if not path.is_absolute():
-            path = saml.ctx.target.path.parent / path
-        text = path.read_text()
-    else:
-        return []
-    try:
-        return sp_certs_from_metadata(text)
-    except SamlError:
-        return []
-
-
 def start_sp_initiated(saml: SamlCheck) -> AuthnRequest:
     """Open the app's login URL and read the AuthnRequest it sends toward Okta."""
-    if not saml.saml.login_url:
-        pytest.skip("SP-initiated sign-in not configured: [saml] login_url is not set")
-    login = saml.ctx.url(saml.saml.login_url)
-    page = saml.browser.get(login, note="the user starts sign-in at the app")
-    certs: list[str] = []
-    idp_origin = origin(saml.idp.sso_url)
-    try:
-        if page.blocked_redirect and origin(page.blocked_redirect) == idp_origin:
-            if "Signature=" in page.blocked_redirect:
-                certs = _sp_certs(saml)
-            request = read_redirect_request(page.blocked_redirect, certs)
-        else:
-            form = find_autopost_form(page.text, page.url)
-            if form is None or "SAMLRequest" not in form.fields:
-                raise fail(
-                    "Sign-in at the app does not send the user to Okta",
-                    seen=f"GET {login} ended at {page.url} (HTTP {page.status})"
-                    + (f", redirect to {page.blocked_redirect}" if page.blocked_redirect else "")
-                    + f"\n{excerpt(page.text)}",
-                    expected=f"a redirect (or auto-posting form) with a SAMLRequest to "
-                    f"{saml.idp.sso_url}",
-                    fix="Configure the IdP SSO URL from the IdP metadata and start SAML "
-                    "sign-in from the login URL given in the target.",
-                )
-            if origin(form.action) != idp_origin:
-                raise fail(
-                    "The app sends its AuthnRequest to the wrong SSO URL",
-                    seen=f"form posts to {form.action}",
-                    expected=saml.idp.sso_url,
-                    fix="Use the SSO URL from the IdP metadata.",
-                )
-            certs = _sp_certs(saml)  # the signature, if any, is inside the base64
-            request = read_post_request(form.fields, certs)
-    except SamlError as exc:
-        raise fail(
-            "The app's AuthnRequest cannot be read",
-            seen=str(exc),
-            expected="a SAML 2.0 AuthnRequest (HTTP-Redirect: raw DEFLATE + base64; "
-            "HTTP-POST: base64), without a DTD",
-            fix="Build AuthnRequests with your SAML library's login/redirect helper.",
-        ) from None
-    signature = (
-        "unsigned"
-        if not request.signed
-        else "signature not verified (no SP metadata in the target)"
-        if request.signature_valid is None
-        else f"signature {'valid' if request.signature_valid else 'INVALID'} (SP metadata cert)"
-    )
-    saml.transcript.note(
-        f"AuthnRequest received ({request.binding.rsplit(':', 1)[-1]}, {signature}), "
-        f"decoded:\n{request.xml}"
-    )
-    return request
+    return saml.start_sp_initiated()
 
 
 def authn_request_problems(saml: SamlCheck, req: AuthnRequest) -> list[str]:

@@ -21,7 +21,27 @@ H = "saml.refuses_hostile_response"
 #: flaw -> the checks that must fail (and no others).
 EXPECTED: dict[str, set[str]] = {
     "signature_optional": {f"{H}[unsigned]", f"{H}[stripped_signature]"},
-    "resolves_entities": {f"{H}[dtd_external_entity]"},
+    # It fetches the external entity and expands every entity, so a DOCTYPE survives too.
+    "resolves_entities": {
+        f"{H}[dtd_external_entity]",
+        f"{H}[dtd_internal_entity]",
+        f"{H}[doctype_only]",
+    },
+    "expands_entities": {f"{H}[dtd_internal_entity]", f"{H}[doctype_only]"},
+    # Okta signs both: the classic shapes keep the Response signature (its digest fails);
+    # with it removed, the first signature is the genuine Assertion's.
+    "first_signature_first_assertion": {
+        f"{H}[xsw{i}_without_response_signature]" for i in range(3, 9)
+    },
+    # Refuses everything: every refusal is inconclusive (see its own test), only the
+    # positive sign-ins fail.
+    "acs_answers_500": {
+        "saml.signs_in_with_idp_initiated_sso",
+        "saml.signs_in_with_idp_initiated_sso_and_relay_state",
+        "saml.signs_in_with_sp_initiated_sso",
+        "saml.signs_in_without_optional_attributes",
+        "saml.jit_creates_an_unknown_user",
+    },
     "trusts_keyinfo": {f"{H}[untrusted_key]", f"{H}[cloned_certificate]"},
     # Wrapping needs a signature that does not cover the whole Response: "flaw@sign" runs
     # the flaw with Okta signing only the assertion / only the response.
@@ -59,16 +79,22 @@ EXPECTED: dict[str, set[str]] = {
 }
 
 #: clean runs (Okta signs both / only the assertion / only the response) -> skipped checks
+UNWRAPPED = {f"{H}[xsw{i}_without_response_signature]" for i in range(3, 9)}
 CLEAN: dict[str, set[str]] = {
     "clean": set(),
-    "clean@assertion": {f"{H}[xsw1]", f"{H}[xsw2]"},
-    "clean@response": {f"{H}[xsw{i}]" for i in range(3, 9)},
+    "clean@assertion": {f"{H}[xsw1]", f"{H}[xsw2]", *UNWRAPPED},
+    "clean@response": {f"{H}[xsw{i}]" for i in range(3, 9)} | UNWRAPPED,
 }
 PYSAML2_TARGET = FIXTURES / "pysaml2_sp" / "target.toml"
-#: pysaml2 7.5's true findings, both advisory per SPEC §4: it accepts rsa-sha1 signatures
-#: by default, and with ``allow_unsolicited`` (needed for IdP-initiated sign-in) it accepts a
-#: response whose InResponseTo names a request it never sent.
-PYSAML2_FINDINGS = {f"{H}[sha1_signature]", f"{H}[unknown_in_response_to]"}
+#: pysaml2 7.5's true findings, all advisory per SPEC §4: it accepts rsa-sha1 signatures
+#: by default, with ``allow_unsolicited`` (needed for IdP-initiated sign-in) it accepts a
+#: response whose InResponseTo names a request it never sent, and its parser (defusedxml
+#: with DTDs allowed, entities forbidden) accepts a bare DOCTYPE.
+PYSAML2_FINDINGS = {
+    f"{H}[sha1_signature]",
+    f"{H}[unknown_in_response_to]",
+    f"{H}[doctype_only]",
+}
 HAVE_XMLSEC1 = shutil.which("xmlsec1") is not None
 
 
@@ -113,6 +139,10 @@ def run(folder: Path, target: Path) -> PluginRun:
 
 def failed(result: PluginRun) -> set[str]:
     return {c["id"] for c in result.readiness["checks"] if c["outcome"] == "failed"}
+
+
+def with_outcome(result: PluginRun, outcome: str) -> set[str]:
+    return {c["id"] for c in result.readiness["checks"] if c["outcome"] == outcome}
 
 
 def _all_runs(base: Path) -> dict[str, PluginRun]:
@@ -178,7 +208,7 @@ def test_reference_sp_passes_every_saml_check(runs: dict[str, PluginRun], name: 
     skipped = {k for k, v in outcomes.items() if v == "skipped"}
     # Wrapping variants that need the signature Okta does not make are skipped.
     assert skipped == CLEAN[name]
-    assert len(outcomes) == 41
+    assert len(outcomes) == 49
 
 
 def test_every_attack_has_a_planted_flaw_that_proves_its_check_can_fail() -> None:
@@ -197,6 +227,34 @@ def test_each_flaw_is_caught_by_its_check(runs: dict[str, PluginRun], flaw: str)
         assert runs["clean"].outcomes()[check_id] == "passed"
     blocking = any(result.check(c)["severity"] == "blocking" for c in EXPECTED[flaw])
     assert (result.returncode != 0) == blocking
+
+
+@pytest.mark.slow
+def test_an_acs_that_answers_500_proves_no_refusal(runs: dict[str, PluginRun]) -> None:
+    """SPEC §10: a refusal counts only where a genuine response signs in on the same path.
+    An SP whose ACS crashes on every POST refuses every forgery — and proves nothing."""
+    result = runs["acs_answers_500"]
+    hostile = {c for c in result.outcomes() if c.startswith(H)}
+    inconclusive = with_outcome(result, "inconclusive")
+    assert hostile and hostile <= inconclusive, result.stdout[-3000:]
+    check = result.check(f"{H}[xsw3]")
+    assert "No genuine response signs in" in check["failure"]["title"]
+    assert "HTTP 500" in check["failure"]["seen"]
+    assert result.returncode != 0
+    assert result.readiness["protocols"]["saml"]["status"] != "ready"
+
+
+@pytest.mark.slow
+def test_forgeries_carry_the_attackers_own_identity(runs: dict[str, PluginRun]) -> None:
+    """A forgery starts from the attacker's genuine response: their NameID and attributes;
+    the transcript says exactly what was signed and what was changed."""
+    notes = "\n".join(runs["clean"].check(f"{H}[xsw3]")["notes"])
+    assert "attacker's own account (NameID 'mallory@example.com', attributes" in notes
+    assert "email=mallory@example.com" in notes and "firstName=Mallory" in notes
+    assert "to name the victim (NameID 'ada@example.com'" in notes
+    notes = "\n".join(runs["clean"].check(f"{H}[comment_in_nameid]")["notes"])
+    assert "NameID 'ada@example.com.evil.test'" in notes
+    assert "email=ada@example.com.evil.test" in notes
 
 
 @pytest.mark.slow
