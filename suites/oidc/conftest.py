@@ -14,7 +14,7 @@ from oin_conformance.session_fixtures import configured_section
 from oin_conformance.target import OidcTarget, Target
 from oin_conformance.transcript import Transcript
 
-from .flow import OidcCheck, custom_issuer_problem
+from .flow import Controls, OidcCheck, custom_issuer_problem
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +31,12 @@ def op(oin_run: RunContext, oidc_target: OidcTarget) -> OktaOrgOP:
         pytest.fail(f"[oidc.provider]: {exc}", pytrace=False)
 
 
+@pytest.fixture(scope="session")
+def oidc_controls() -> Controls:
+    """The positive control (a genuine sign-in), run once per process and shared."""
+    return Controls()
+
+
 @pytest.fixture
 def oidc_any(
     op: OktaOrgOP,
@@ -38,12 +44,14 @@ def oidc_any(
     transcript: Transcript,
     oin_run: RunContext,
     oidc_target: OidcTarget,
+    oidc_controls: Controls,
 ) -> Iterator[OidcCheck]:
     """Per-check view of the OP, armed honestly; no issuer precondition."""
     op.reset()
     browser.allow(op.url)
+    browser.guard(op.url)
     transcript.note(f"Okta org authorization server (issuer): {op.issuer}")
-    check = OidcCheck(op, browser, transcript, oin_run, oidc_target)
+    check = OidcCheck(op, browser, transcript, oin_run, oidc_target, oidc_controls)
     yield check
     op.reset()
 

@@ -1,15 +1,21 @@
 """The OIDC suite's helper: a per-check view of the Okta org authorization server that
-drives sign-ins through the check's browser and records the back channel."""
+drives sign-ins through the check's browser and records the back channel.
+
+Verdict integrity (SPEC §10): a check that expects a refusal first needs the *control* — a
+genuine SP-initiated sign-in on a fresh browser signs the test user in (run once per process
+and cached) — and evidence that the hostile input was delivered (the app fetched the forged
+token, the browser delivered the forged callback). Without either it is inconclusive.
+"""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from urllib.parse import urlencode, urlsplit
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 
-from oin_conformance.failures import fail
+from oin_conformance.failures import fail, inconclusive
 from oin_conformance.roles.browser import Browser, BrowserError, Page
 from oin_conformance.roles.oidc_op import (
     Observation,
@@ -55,6 +61,21 @@ def excerpt(page: Page) -> str:
     return f"HTTP {page.status} at {page.url}\n{cut}"
 
 
+@dataclass(frozen=True)
+class Control:
+    """Did a genuine SP-initiated sign-in sign the test user in?"""
+
+    ok: bool
+    detail: str
+
+
+@dataclass
+class Controls:
+    """The control, once run in this process."""
+
+    result: Control | None = None
+
+
 @dataclass
 class OidcCheck:
     """One check's handle on the OP, the browser and the transcript."""
@@ -64,6 +85,7 @@ class OidcCheck:
     transcript: Transcript
     ctx: RunContext
     target: OidcTarget
+    controls: Controls = field(default_factory=Controls)
 
     @property
     def probe(self) -> SignedInProbe:
@@ -79,13 +101,30 @@ class OidcCheck:
     def url(self, value: str) -> str:
         return self.ctx.url(value)
 
-    def start(self, url: str, note: str) -> Page:
-        """Navigate from ``url`` through the OP and back; record the back channel."""
+    def new_browser(self) -> Browser:
+        """A browser with a fresh cookie jar, recording into this check's transcript."""
+        b = Browser(
+            self.transcript,
+            allowed_origins=[self.ctx.app_url, self.op.url],
+            timeout=self.ctx.timeout,
+        )
+        b.guard(self.op.url)
+        self.ctx.on_close(b.close)
+        return b
+
+    def start(
+        self, url: str, note: str, *, browser: Browser | None = None, hostile: bool = False
+    ) -> Page:
+        """Navigate from ``url`` through the OP and back; record the back channel.
+
+        ``hostile``: the flow carries a forgery, so a sign-in that cannot complete proves
+        nothing (inconclusive) rather than failing the check."""
         try:
-            page = self.browser.get(url, note=note)
+            page = (browser or self.browser).get(url, note=note)
         except BrowserError as exc:
             self.collect()
-            raise fail(
+            build = inconclusive if hostile else fail
+            raise build(
                 "The sign-in could not complete",
                 seen=f"{exc}\n\n{self.transcript.summary()}",
                 expected="the app redirects to the Okta authorize endpoint and, after the "
@@ -105,9 +144,59 @@ class OidcCheck:
             ) from None
         return page
 
-    def sign_in(self) -> Page:
+    def sign_in(self, *, hostile: bool = False) -> Page:
         """SP-initiated sign-in from the target's login URL."""
-        return self.start(self.url(self.target.login_url), "SP-initiated sign-in")
+        return self.start(self.url(self.target.login_url), "SP-initiated sign-in", hostile=hostile)
+
+    def control(self) -> Control:
+        """Does a genuine SP-initiated sign-in sign the test user in? (cached per process)"""
+        if self.controls.result is not None:
+            self.transcript.note(f"Control, run earlier: {self.controls.result.detail}")
+            return self.controls.result
+        self.transcript.note("Control: a genuine SP-initiated sign-in on a fresh browser")
+        b = self.new_browser()
+        try:
+            page = self.start(
+                self.url(self.target.login_url), "control: genuine sign-in", browser=b
+            )
+            ok, probe = signed_in_as(b, self.url, self.probe, self.user.fields())
+            detail = (
+                "a genuine sign-in signed the test user in"
+                if ok
+                else f"a genuine sign-in did NOT sign the test user in; the callback ended "
+                f"with {excerpt(page)}\nSigned-in probe: {excerpt(probe)}\n"
+                f"Requests the app made to Okta:\n{self.flow_summary()}"
+            )
+        except (BrowserError, AssertionError) as exc:
+            ok, detail = False, f"the genuine sign-in could not run: {str(exc).splitlines()[0]}"
+        self.controls.result = Control(ok, detail)
+        self.transcript.note(f"Control: {detail}")
+        return self.controls.result
+
+    def require_control(self) -> None:
+        """Inconclusive unless a genuine sign-in works: a refusal would prove nothing."""
+        control = self.control()
+        if not control.ok:
+            raise inconclusive(
+                "A genuine sign-in does not work, so a refusal proves nothing",
+                seen=control.detail,
+                expected="a genuine SP-initiated sign-in signs the test user in (the control)",
+                fix="Make oidc.sp_initiated_sign_in pass first; then run this check again.",
+            )
+
+    def callback_delivered(self, state: str) -> bool:
+        """Whether the browser delivered a callback carrying ``state`` and got an answer."""
+        registered = {urlsplit(u).path.rstrip("/") for u in self.op.redirect_uris()}
+        for ex in self.transcript.exchanges:
+            parts = urlsplit(ex.url)
+            params = dict(parse_qsl(parts.query)) | dict(parse_qsl(ex.request_body))
+            if (
+                parts.path.rstrip("/") in registered
+                and params.get("state") == state
+                and ex.status is not None
+            ):
+                return True
+        return False
 
     def initiate(self, iss: str) -> Page:
         assert self.target.initiate_login_uri
@@ -115,12 +204,14 @@ class OidcCheck:
         sep = "&" if "?" in url else "?"
         return self.start(url + sep + urlencode({"iss": iss}), "third-party-initiated sign-in")
 
-    def signed_in(self, user: OktaUser | None = None) -> tuple[bool, Page]:
+    def signed_in(
+        self, user: OktaUser | None = None, *, hostile: bool = False
+    ) -> tuple[bool, Page]:
         who = (user or self.user).fields()
         try:
             return signed_in_as(self.browser, self.url, self.probe, who)
         except BrowserError as exc:
-            raise fail(
+            raise (inconclusive if hostile else fail)(
                 "The signed-in probe could not be fetched",
                 seen=str(exc),
                 expected=f"an answer from {self.url(self.probe.url)}",

@@ -5,10 +5,11 @@ no reliance on email_verified, and JIT provisioning. Facts: reference/oidc.md §
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlsplit
 
 import pytest
 
-from oin_conformance.failures import fail
+from oin_conformance.failures import fail, inconclusive
 from oin_conformance.roles.oidc_op import Observation, OktaUser
 
 from .flow import ORG_AS_FIX, OidcCheck, custom_issuer_problem, excerpt
@@ -64,8 +65,30 @@ def test_uses_org_authorization_server(oidc_any: OidcCheck) -> None:
             expected=f"issuer = the bare org URL, here {oidc.op.issuer}",
             fix=ORG_AS_FIX,
         )
-    oidc.sign_in()
+    page = oidc.sign_in()
     used = oidc.op.custom_server_requests()
+    reached = oidc.op.last("authorize") is not None or bool(used)
+    elsewhere = page.blocked_redirect or ""
+    if not reached and elsewhere and urlsplit(elsewhere).scheme in ("http", "https"):
+        base = elsewhere.split("?")[0]
+        base = base.split("/oauth2/v1/")[0] if "/oauth2/v1/" in base else base.split("/v1/")[0]
+        server = custom_issuer_problem(base)
+        raise fail(
+            "The app sends users to another authorization server",
+            seen=f"GET {oidc.url(oidc.target.login_url)} redirected the browser to {elsewhere}"
+            + (f" ({server})" if server else "")
+            + f"; no authorize request reached this org ({oidc.op.issuer})",
+            expected=f"a redirect to {oidc.op.issuer}/oauth2/v1/authorize",
+            fix=ORG_AS_FIX,
+        )
+    if not reached:
+        raise inconclusive(
+            "The sign-in never reached Okta, so the authorization server it uses is unknown",
+            seen=f"{excerpt(page)}\n\nRequests the app made to Okta:\n{oidc.flow_summary()}",
+            expected=f"the app's sign-in at {oidc.url(oidc.target.login_url)} sends the user "
+            f"to {oidc.op.issuer}/oauth2/v1/authorize",
+            fix="Make [oidc] login_url start the OIDC sign-in; then run this check again.",
+        )
     if used:
         paths = sorted({f"{o.method} {o.path}" for o in used})
         servers = sorted({o.server for o in used})

@@ -44,6 +44,11 @@ BREAKS_SIGN_IN: dict[str, tuple[str, str]] = {
         "oidc.token_request_authenticates_the_client",
         "No client credentials found.",
     ),
+    # Sign-in goes to another org's `default` server and never reaches this one.
+    "other_org_default_server": (
+        "oidc.uses_org_authorization_server",
+        "https://acme.okta.com/oauth2/default/v1/authorize?",
+    ),
 }
 
 
@@ -145,6 +150,24 @@ def test_flaws_that_break_sign_in_are_named_by_their_check(
     assert result.check("oidc.sp_initiated_sign_in")["outcome"] == "failed"
     assert result.returncode != 0
     assert_no_secret(result)
+
+
+@pytest.mark.slow
+def test_refusals_are_inconclusive_where_sign_in_never_reaches_this_org(
+    runs: dict[str, PluginRun],
+) -> None:
+    """SPEC §10: an RP whose sign-in goes elsewhere refuses every forgery — and proves
+    nothing. Each must-refuse check is inconclusive, naming the failed control."""
+    result = runs["other_org_default_server"]
+    refusals = {c for c in result.outcomes() if c.startswith(FORGED)}
+    refusals.add("oidc.refuses_callback_with_wrong_state")
+    outcomes = result.outcomes()
+    assert {outcomes[c] for c in refusals} == {"inconclusive"}, result.stdout[-3000:]
+    check = result.check("oidc.refuses_callback_with_wrong_state")
+    assert "A genuine sign-in does not work" in check["failure"]["title"]
+    failure = result.check("oidc.uses_org_authorization_server")["failure"]
+    assert "(issuer 'https://acme.okta.com/oauth2/default' names the `default`" in failure["seen"]
+    assert result.readiness["protocols"]["oidc"]["status"] != "ready"
 
 
 @pytest.mark.slow
