@@ -131,3 +131,31 @@ def test_probe_never_signs_in_through_the_harness(op: ServedApp, page: str) -> N
         assert ok
     finally:
         app.stop()
+
+
+def test_a_hostile_flow_enters_the_harness_once(op: ServedApp) -> None:
+    """After the flow the check drives, an app that restarts sign-in (e.g. after refusing a
+    forged callback) is not signed in again by the harness within the same navigation."""
+
+    @Request.application
+    def restarting_rp(request: Request) -> Response:
+        back = request.host_url.rstrip("/") + "/callback"
+        if request.path == "/login":
+            return Response("", status=302, headers={"Location": f"{op.url}/a?back={back}"})
+        if request.path == "/callback":
+            # Refuses (say, a forged state) and starts over, as mod_auth_openidc does.
+            return Response("", status=302, headers={"Location": "/login"})
+        return Response("?", status=404)
+
+    app = ServedApp(restarting_rp)
+    try:
+        transcript = Transcript(Redactor([]))
+        browser = Browser(transcript, allowed_origins=[app.url, op.url])
+        browser.guard(op.url)
+        with browser.one_sign_in():
+            page = browser.get(app.url + "/login")
+        assert page.entered_harness and page.entered_harness.startswith(op.url)
+        assert sum(e.url.startswith(op.url) for e in transcript.exchanges) == 1
+        assert any("second sign-in" in n for n in transcript.notes)
+    finally:
+        app.stop()

@@ -92,6 +92,7 @@ class Browser:
         self.allowed = {origin(u) for u in allowed_origins}
         self.harness: set[str] = set()
         self._probing = False
+        self._entries_left: int | None = None
         self.session = requests.Session()
         self.session.trust_env = False  # never route loopback traffic through a proxy
         self.session.headers["User-Agent"] = USER_AGENT
@@ -112,13 +113,38 @@ class Browser:
         finally:
             self._probing = before
 
+    @contextmanager
+    def one_sign_in(self) -> Iterator[None]:
+        """While on, the browser enters a harness-owned origin once: the flow the check
+        drives. A second entry (the app restarting sign-in after refusing a forgery, which
+        the harness would answer honestly) ends the navigation there."""
+        before, self._entries_left = self._entries_left, 1
+        try:
+            yield
+        finally:
+            self._entries_left = before
+
     def _into_harness(self, page: Page, target: str, how: str) -> bool:
-        if not (self._probing and origin(target) in self.harness):
+        """Whether navigating to ``target`` must stop here (see :meth:`probing`,
+        :meth:`one_sign_in`); counts an allowed entry."""
+        if origin(target) not in self.harness:
             return False
-        self.transcript.note(
-            f"Probe stopped: the app sent the browser into the harness's own sign-in ({how} "
-            f"to {target}); the harness never signs anyone in while it asks who is signed in"
-        )
+        if self._probing:
+            why = (
+                "Probe stopped: the app sent the browser into the harness's own sign-in; the "
+                "harness never signs anyone in while it asks who is signed in"
+            )
+        elif self._entries_left is None:
+            return False
+        elif self._entries_left > 0:
+            self._entries_left -= 1
+            return False
+        else:
+            why = (
+                "Stopped: the app started a second sign-in at the harness in the same flow; a "
+                "sign-in counts only through the flow the check drove"
+            )
+        self.transcript.note(f"{why} ({how} to {target})")
         page.entered_harness = target
         return True
 

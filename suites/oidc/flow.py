@@ -119,8 +119,13 @@ class OidcCheck:
 
         ``hostile``: the flow carries a forgery, so a sign-in that cannot complete proves
         nothing (inconclusive) rather than failing the check."""
+        b = browser or self.browser
         try:
-            page = (browser or self.browser).get(url, note=note)
+            if hostile:
+                with b.one_sign_in():
+                    page = b.get(url, note=note)
+            else:
+                page = b.get(url, note=note)
         except BrowserError as exc:
             self.collect()
             build = inconclusive if hostile else fail

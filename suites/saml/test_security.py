@@ -189,7 +189,8 @@ def _attempt(saml: SamlCheck, attack: Mutator, prepared: Prepared) -> None:
             )
     if ok:
         raise fail(
-            f"The app accepts a hostile response ({attack.attack}) and signs in {kit.victim}",
+            f"The app accepts a hostile response ({attack.attack}) and signs in "
+            f"{saml.probe.expected_text(victim)}",
             seen=f"Attack: {_what(attack)}\n" + saml.seen(page, xml, probe),
             expected=expected,
             fix=fix,

@@ -1,0 +1,1 @@
+"""Integration tests against real third-party SSO software (SPEC §10 "Proof")."""
