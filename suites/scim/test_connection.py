@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from oin_conformance.failures import fail
+from oin_conformance.failures import fail, inconclusive
 
 from .okta import (
     SPEC_USER_FIELDS,
@@ -19,6 +19,7 @@ from .okta import (
     expect_valid,
     is_int,
     missing_fields,
+    unreachable,
 )
 
 #: Okta SPEC test steps 4 and 12: ids no server should know.
@@ -134,10 +135,27 @@ def test_answers_unknown_user_with_404(scim: ScimCheck) -> None:
         expect_error_body(result, 404, scim)
 
 
+def _credentials_work(scim: ScimCheck, user_name: str) -> None:
+    """The control (SPEC §10): the same request with the configured credentials is answered
+    (not 401/403); otherwise a 401 without them proves nothing."""
+    result = scim.client.find_user(user_name, note="control: the configured credentials")
+    problem = unreachable(result)
+    if problem is None and result.status is not None and result.status < 400:
+        return
+    raise inconclusive(
+        "The configured credentials are not accepted either, so a 401 proves nothing",
+        seen=result.seen(),
+        expected="GET /Users?filter=... with the configured credentials answers 200",
+        fix="Make scim.answers_okta_connection_test pass first (check [scim.auth] and the "
+        "base URL); then run this check again.",
+    )
+
+
 @pytest.mark.oin(requirement="SCIM-AUTH", severity="blocking")
 def test_refuses_missing_credentials(scim: ScimCheck) -> None:
     """Requests without an Authorization header are refused with 401 and a SCIM Error."""
     person = scim.person()
+    _credentials_work(scim, person.user_name)
     result = scim.client.find_user(person.user_name, authorization="", note="no credentials")
     expect_status(
         result,
@@ -159,6 +177,7 @@ def test_refuses_bad_credentials(scim: ScimCheck) -> None:
         "oauth2": "Bearer wrong-token-0000",
     }[auth.mode]
     person = scim.person()
+    _credentials_work(scim, person.user_name)
     for value in ("non-token", wrong):
         result = scim.client.find_user(
             person.user_name, authorization=value, note="bad credentials"

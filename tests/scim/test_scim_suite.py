@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.reference_app.flaws_scim import CAUGHT_BY, ONLY_VERSION
+from fixtures.reference_app.flaws_scim import CAUGHT_BY, CONTROL_FLAWS, ONLY_VERSION
 from tests.conftest import FIXTURES, REFERENCE_TARGET, PluginRun, run_plugin
 
 SCIM11_TARGET = FIXTURES / "reference_app" / "target-scim11.toml"
@@ -185,3 +185,18 @@ def test_each_flaw_is_caught_by_its_check(tmp_path: Path) -> None:
             # Planted flaws never stop the run from cleaning up after itself.
             assert outcomes.get("scim.leaves_no_test_data_behind") == "passed", flaws
     assert not missed, missed
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("flaw", sorted(CONTROL_FLAWS))
+def test_refusals_without_a_working_control_are_inconclusive(tmp_path: Path, flaw: str) -> None:
+    """SPEC §10: a server that answers 401 to the configured credentials too refuses every
+    bad credential — and proves nothing: those checks are inconclusive, never passed."""
+    result = run(scim_target(tmp_path / flaw, "2.0", "bearer", flaw))
+    outcomes = result.outcomes()
+    for check_id in CONTROL_FLAWS[flaw]:
+        assert outcomes[check_id] == "inconclusive", (check_id, result.stdout[-2000:])
+        assert "proves nothing" in result.check(check_id)["failure"]["title"]
+    assert outcomes["scim.answers_okta_connection_test"] == "failed"
+    assert result.readiness["protocols"]["scim"]["status"] != "ready"
+    assert result.returncode != 0
