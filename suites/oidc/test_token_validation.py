@@ -9,6 +9,8 @@ there), so that one is advisory.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from oin_conformance.attacks.oidc import ATTACKS, WRONG_STATE, TokenAttack, wrong_state
@@ -18,6 +20,11 @@ from oin_conformance.roles.oidc_op import describe_token
 from .flow import OidcCheck, excerpt
 
 ADVISORY = {"alg_none"}
+
+
+def _lower_first(title: str) -> str:
+    """'Expired ID token' -> 'expired ID token'; 'ID token …' stays as it is."""
+    return title if title[1:2].isupper() else title[:1].lower() + title[1:]
 
 
 def _param(name: str) -> object:
@@ -51,7 +58,7 @@ def test_refuses_forged_id_token(oidc: OidcCheck, attack: TokenAttack) -> None:
     if ok:
         token = str(obs.details.get("id_token", ""))
         raise fail(
-            f"The app accepts an {attack.title[0].lower()}{attack.title[1:]}",
+            f"The app accepts an {_lower_first(attack.title)}",
             seen=f"{oidc.user.username} is signed in after the app received this ID token:\n"
             f"{describe_token(token)}\n\nThe app's response to the callback: {excerpt(page)}\n"
             f"Signed-in probe: {excerpt(probe)}",
@@ -92,6 +99,14 @@ def test_refuses_callback_with_wrong_state(oidc: OidcCheck) -> None:
         )
 
 
+#: How long the check waits before a second try when the app did not fetch the keys again
+#: at once: RP libraries rate-limit JWKS refetches (oauth4webapi, under openid-client 6,
+#: refetches on an unknown kid only once its copy is 60 s old), and Okta publishes a new
+#: key long before it signs with it, so an app that refetches after a minute handles every
+#: real rotation.
+REFETCH_COOLDOWN_S = 61.0
+
+
 @pytest.mark.oin(requirement="OIDC-KEY-ROTATION", severity="blocking")
 def test_accepts_token_signed_by_a_newly_rotated_key(oidc: OidcCheck) -> None:
     """After Okta rotates its signing key (a new kid in the JWKS), sign-in still works."""
@@ -100,19 +115,37 @@ def test_accepts_token_signed_by_a_newly_rotated_key(oidc: OidcCheck) -> None:
         pytest.skip("SP-initiated sign-in does not work; see oidc.sp_initiated_sign_in")
     oidc.browser.session.cookies.clear()
     key = oidc.op.rotate()
+    fetched_before = len(oidc.op.seen("keys"))
     oidc.transcript.note(f"Okta rotates its signing key: new kid {key.kid} published and used")
     page = oidc.sign_in()
     ok, probe = oidc.signed_in()
-    if not ok:
-        refetched = oidc.op.seen("keys")
-        raise fail(
-            "Sign-in fails after Okta rotates its signing key",
-            seen=f"ID token signed with the new key (kid {key.kid}):\n{oidc.issued_token()}\n\n"
-            f"JWKS fetched again after the rotation: {'yes' if refetched else 'no'}\n"
-            f"The app's response to the callback: {excerpt(page)}\nSigned-in probe: "
-            f"{excerpt(probe)}",
-            expected="the app fetches the JWKS again on an unknown kid and signs the user in",
-            fix="Cache Okta's keys by kid, and on a kid you do not know fetch jwks_uri again "
-            "(once) before refusing. Okta rotates keys about every 90 days, without notice; "
-            "an app that pins a key or never refetches locks every user out that day.",
+    if ok:
+        return
+    if len(oidc.op.seen("keys")) == fetched_before:
+        oidc.transcript.note(
+            f"The app did not fetch the keys again at once; waiting {REFETCH_COOLDOWN_S:g} s "
+            "(a JWKS refetch cooldown, as RP libraries keep) and trying once more"
         )
+        time.sleep(REFETCH_COOLDOWN_S)
+        oidc.browser.session.cookies.clear()
+        page = oidc.sign_in()
+        ok, probe = oidc.signed_in()
+        if ok:
+            oidc.transcript.note(
+                "Signed in on the second try: the app refetches the keys on an unknown kid "
+                "after a cooldown"
+            )
+            return
+    refetched = len(oidc.op.seen("keys")) > fetched_before
+    raise fail(
+        "Sign-in fails after Okta rotates its signing key",
+        seen=f"ID token signed with the new key (kid {key.kid}):\n{oidc.issued_token()}\n\n"
+        f"JWKS fetched again after the rotation: {'yes' if refetched else 'no'} (also not "
+        f"after {REFETCH_COOLDOWN_S:g} s)\nThe app's response to the callback: {excerpt(page)}\n"
+        f"Signed-in probe: {excerpt(probe)}",
+        expected="the app fetches the JWKS again on an unknown kid (at once, or after a "
+        "cooldown of up to a minute) and signs the user in",
+        fix="Cache Okta's keys by kid, and on a kid you do not know fetch jwks_uri again "
+        "(once) before refusing. Okta rotates keys about every 90 days, without notice; "
+        "an app that pins a key or never refetches locks every user out that day.",
+    )

@@ -45,10 +45,10 @@ RULES: dict[str, tuple[str, str]] = {
     "lookalike_recipient": ("SAML-VALIDATION", "advisory"),
     "wrong_destination": ("SAML-VALIDATION", "blocking"),
     "lookalike_destination": ("SAML-VALIDATION", "advisory"),
-    "wrong_issuer": ("SAML-VALIDATION", "blocking"),
-    "missing_issuer": ("SAML-VALIDATION", "blocking"),
+    "wrong_issuer": ("SAML-VALIDATION", "advisory"),
+    "missing_issuer": ("SAML-VALIDATION", "advisory"),
     "no_bearer_confirmation": ("SAML-VALIDATION", "advisory"),
-    "non_success_status": ("SAML-VALIDATION", "blocking"),
+    "non_success_status": ("SAML-VALIDATION", "advisory"),
     "unknown_in_response_to": ("SAML-IN-RESPONSE-TO", "advisory"),
     "sha1_signature": ("SAML-SHA256", "advisory"),
     "relay_state_open_redirect": ("SAML-RELAYSTATE", "blocking"),
@@ -65,6 +65,13 @@ ADVISORY_WHY: dict[str, str] = {
     "confirmation only when present",
     "doctype_only": "a DOCTYPE without entities changes nothing by itself; the entity "
     "variants (dtd_external_entity, dtd_internal_entity) are the blocking checks",
+    "wrong_issuer": "only the holder of this app's signing key can sign such a response, "
+    "and Okta always names itself; another IdP's response is the blocking other_tenant check "
+    "(node-saml 5 compares the Issuer only on logout messages)",
+    "missing_issuer": "Okta always sends an Issuer, and removing it from a signed assertion "
+    "breaks the signature (node-saml 5 does not require one)",
+    "non_success_status": "Okta never signs an assertion into a failed response "
+    "(node-saml 5 does not read the StatusCode when a signed assertion is present)",
     "unknown_in_response_to": "Shibboleth SP and mod_auth_mellon accept an InResponseTo they "
     "never issued by default, and IdP-initiated sign-in needs unsolicited responses",
     "sha1_signature": "Okta signs with SHA-256, so a SHA-1 response never comes from Okta; "
