@@ -2,15 +2,19 @@
 
 * ``init [PATH]`` writes a commented target template;
 * ``idp-metadata --target FILE`` prints the IdP metadata XML to configure the app with;
-* ``op-info --target FILE`` prints the OIDC issuer, client and redirect URIs to register.
+* ``op-info --target FILE`` prints the OIDC issuer, client and redirect URIs to register;
+* ``checks [--target FILE] [--json]`` lists every check id with its severity and
+  requirement (with a target: the checks that apply to it), for ``--oin-check``.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import sys
 from pathlib import Path
+from typing import Any
 
 TEMPLATE = """\
 # oin-conformance target description. Every section but [app] is optional; a protocol
@@ -95,8 +99,17 @@ def main(argv: list[str] | None = None) -> int:
     ):
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("--target", required=True, help="the target TOML file")
+    checks = sub.add_parser(
+        "checks", help="list every check id with its severity and requirement (for --oin-check)"
+    )
+    checks.add_argument(
+        "--target", help="list only the checks that apply to this target (its protocols)"
+    )
+    checks.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
 
+    if args.command == "checks":
+        return list_checks(args.target, as_json=args.json)
     if args.command == "init":
         path = Path(args.path)
         if path.exists() and not args.force:
@@ -114,6 +127,38 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     func = _role("oin_conformance.roles.oidc_op", "op_info")
     print(func(target))  # type: ignore[operator]
+    return 0
+
+
+def list_checks(target_path: str | None, *, as_json: bool = False) -> int:
+    """Print every check (of the target's protocols, with a target): id, severity,
+    requirement; the ids are what ``--oin-check`` takes."""
+    from oin_conformance.catalogue import CatalogueError, all_checks
+
+    applies: set[str] | None = None
+    if target_path is not None:
+        target = _load(target_path)
+        applies = {p for p, on in target.protocols.items() if on} | {"general"}
+    try:
+        found = [c for c in all_checks() if applies is None or c["protocol"] in applies]
+    except CatalogueError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return 3
+    from oin_conformance.plugin import PROTOCOLS
+
+    found.sort(key=lambda c: PROTOCOLS.index(c["protocol"]) if c["protocol"] in PROTOCOLS else 99)
+    rows: list[dict[str, Any]] = [
+        {k: c[k] for k in ("id", "protocol", "severity", "requirement", "title")} for c in found
+    ]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    width = max([len(r["id"]) for r in rows] + [8])
+    print(f"{'check id':<{width}}  {'severity':<8}  requirement")
+    for r in rows:
+        print(f"{r['id']:<{width}}  {r['severity']:<8}  {r['requirement']}")
+    scope = "that apply to this target" if applies is not None else "shipped"
+    print(f"\n{len(rows)} checks {scope}. Run one: pytest --oin-target=FILE --oin-check='ID'")
     return 0
 
 

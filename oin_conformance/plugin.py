@@ -56,8 +56,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="ID",
         action="append",
         default=[],
-        help="Run only the check(s) with this id (glob allowed, repeatable), "
-        "e.g. --oin-check 'saml.refuses_*'. Every report row prints its own.",
+        help="Run only the check with this id (repeatable). A known id is matched exactly "
+        "(also a parametrized one: 'saml.refuses_hostile_response[xsw1]'); anything else is "
+        "a glob with literal brackets, e.g. 'saml.refuses_*' or "
+        "'saml.refuses_hostile_response[xsw*]'. A value that selects nothing is a usage "
+        "error naming the nearest ids. List them: oin-conformance checks. Every report row "
+        "prints its own re-run command.",
     )
     parser.addini("oin_target", "Target description (TOML) for oin-conformance.", default="")
 

@@ -18,10 +18,11 @@ from urllib.parse import urljoin
 
 import pytest
 
-from oin_conformance import __version__
-from oin_conformance.failures import CheckFailure
+from oin_conformance import __version__, catalogue
+from oin_conformance.failures import CheckFailure, Inconclusive
 from oin_conformance.plugin import SEVERITIES
 from oin_conformance.requirements import requirement
+from oin_conformance.roles.browser import BrowserError
 from oin_conformance.state import StateFolder
 from oin_conformance.target import Target, TargetError, load
 from oin_conformance.transcript import Redactor, Transcript
@@ -57,6 +58,8 @@ class RunContext:
     #: Session-wide protocol roles (the OP server, the IdP identity, the SCIM ledger ...),
     #: created once per process by the role that owns them.
     services: dict[str, Any] = field(default_factory=dict)
+    #: Origins probed once per process: origin -> why it could not be reached (or None).
+    reachability: dict[str, str | None] = field(default_factory=dict)
     _closers: list[Callable[[], None]] = field(default_factory=list)
 
     def on_close(self, func: Callable[[], None]) -> None:
@@ -121,6 +124,16 @@ class OinRuntime:
             state=self.state,
             redactor=Redactor(target.secrets()),
         )
+        #: ``[app] serve``: the imported WSGI app (or factory), imported at start-up.
+        self.serve_object: Any = None
+        #: Every suite check this process collected (node id -> metadata), before any
+        #: deselection, and the node ids deselected (-m, -k, --oin-check, --deselect ...).
+        self.collected: dict[str, dict[str, Any]] = {}
+        self.deselected: set[str] = set()
+        #: The command line named suite paths or node ids that leave some suites out.
+        self.narrowed = False
+        #: Report files this runtime pointed pytest's writers at (none for --collect-only).
+        self.own_writers: dict[str, Path] = {}
 
     @classmethod
     def start(cls, config: pytest.Config, path: Path) -> OinRuntime:
@@ -132,8 +145,11 @@ class OinRuntime:
         runtime = cls(config, target, suites)
         if config.args_source is not pytest.Config.ArgsSource.ARGS:
             config.args = [str(suites)]
+        else:
+            runtime.narrowed = not covers(config, suites)
+        runtime.serve_object = import_served_app(target)
         if not is_worker(config):
-            if runtime.pinned_provider_port and getattr(config.option, "numprocesses", None):
+            if runtime.pinned_provider_port and uses_xdist(config):
                 # A pinned provider port can be owned by one process only, and the OP keeps
                 # per-check state in that process: the whole run stays in one process.
                 # (xdist_group cannot express this under pytest 9.2: xdist renames node ids
@@ -143,17 +159,67 @@ class OinRuntime:
                     "[oidc.provider] port is pinned, so this run does not use pytest-xdist "
                     "workers (one process must own the port); set port = 0 to run in parallel"
                 )
-            runtime.report_dir.mkdir(parents=True, exist_ok=True)
-            if config.pluginmanager.hasplugin("html") and not config.getoption("htmlpath", None):
-                config.option.htmlpath = str(runtime.report_dir / "readiness.html")
-                config.option.self_contained_html = True
-            if not config.getoption("xmlpath", None):
-                config.option.xmlpath = str(runtime.report_dir / "junit.xml")
-            from oin_conformance.report.readiness import ReadinessReport
-
-            config.pluginmanager.register(ReadinessReport(runtime), "oin-readiness")
+            wanted: list[str] = config.getoption("oin_check")
+            if wanted and uses_xdist(config):
+                # The controller does not collect under xdist: check the selection against
+                # the catalogue here, before any worker starts (a worker cannot stop a run
+                # cleanly with a usage error).
+                ids, problem = runtime.shipped_check_ids()
+                if problem:
+                    raise pytest.UsageError(problem)
+                missing = catalogue.unmatched(wanted, ids)
+                if missing:
+                    raise pytest.UsageError(catalogue.no_match_message(missing, ids, "shipped"))
+            if not config.option.collectonly:
+                # --collect-only runs no check: it writes no report at all.
+                runtime.configure_writers()
         config.pluginmanager.import_plugin("oin_conformance.session_fixtures")
         return runtime
+
+    def shipped_check_ids(self) -> tuple[list[str], str]:
+        """Every shipped check id (the catalogue), or ([], why it could not be read)."""
+        try:
+            return [str(c["id"]) for c in catalogue.all_checks()], ""
+        except catalogue.CatalogueError as exc:
+            return [], str(exc)
+
+    def configure_writers(self) -> None:
+        """Point pytest-html and junitxml at the report folder; register the readiness."""
+        config = self.config
+        self.report_dir.mkdir(parents=True, exist_ok=True)
+        if config.pluginmanager.hasplugin("html") and not config.getoption("htmlpath", None):
+            config.option.htmlpath = str(self.report_dir / "readiness.html")
+            config.option.self_contained_html = True
+            self.own_writers["html"] = self.report_dir / "readiness.html"
+        if not config.getoption("xmlpath", None):
+            config.option.xmlpath = str(self.report_dir / "junit.xml")
+            self.own_writers["junit"] = self.report_dir / "junit.xml"
+        from oin_conformance.report.readiness import ReadinessReport
+
+        config.pluginmanager.register(ReadinessReport(self), "oin-readiness")
+
+    def abandon_writers(self) -> None:
+        """A usage error once the writers were configured: none of them writes a report
+        (a stale report from an earlier run is left as it was)."""
+        pm = self.config.pluginmanager
+        readiness = pm.get_plugin("oin-readiness")
+        if readiness is not None:
+            pm.unregister(readiness)
+        if "junit" in self.own_writers:
+            from _pytest.junitxml import xml_key
+
+            xml = self.config.stash.get(xml_key, None)
+            if xml is not None:
+                del self.config.stash[xml_key]
+                pm.unregister(xml)
+        if "html" in self.own_writers:
+            try:
+                from pytest_html.basereport import BaseReport  # type: ignore[import-untyped]
+            except ImportError:  # pragma: no cover - pytest-html is a dependency
+                return
+            for plugin in pm.get_plugins():
+                if isinstance(plugin, BaseReport):
+                    pm.unregister(plugin)
 
     # -- xdist ---------------------------------------------------------------------------
 
@@ -189,29 +255,64 @@ class OinRuntime:
             return None
         return SuiteModule.from_parent(parent, path=file_path)
 
-    @pytest.hookimpl(tryfirst=True)
+    @pytest.hookimpl(tryfirst=True)  # before -m / -k deselect: every collected check seen
     def pytest_collection_modifyitems(
         self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
     ) -> None:
         wanted: list[str] = config.getoption("oin_check")
-        keep: list[pytest.Item] = []
-        dropped: list[pytest.Item] = []
+        checks: list[tuple[pytest.Item, dict[str, Any]]] = []
         for item in items:
             meta = check_meta(item, self.suites)
             if meta is None:
-                keep.append(item)
                 continue
             item.add_marker(meta["protocol"])
             item.stash[META_KEY] = meta
-            if wanted and not any(fnmatch.fnmatchcase(meta["id"], w) for w in wanted):
-                dropped.append(item)
-            else:
-                keep.append(item)
+            self.collected[item.nodeid] = meta
+            checks.append((item, meta))
+        if not wanted:
+            return
+        known = frozenset(str(m["id"]) for _, m in checks)
+        missing = catalogue.unmatched(wanted, known)
+        if missing and not is_worker(config):
+            # On a worker the controller has already checked the selection (catalogue).
+            self.abandon_writers()
+            raise pytest.UsageError(
+                catalogue.no_match_message(missing, known, "in this run's collection")
+            )
+        dropped = [
+            item
+            for item, m in checks
+            if not any(catalogue.matches(w, m["id"], known) for w in wanted)
+        ]
         if dropped:
+            gone = {id(item) for item in dropped}
             config.hook.pytest_deselected(items=dropped)
-            items[:] = keep
+            items[:] = [item for item in items if id(item) not in gone]
 
-    # -- reporting -----------------------------------------------------------------------
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self.deselected.update(item.nodeid for item in items if META_KEY in item.stash)
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if is_worker(self.config):
+            # The controller learns what was collected and deselected from the workers.
+            out: dict[str, Any] = self.config.workeroutput  # type: ignore[attr-defined]
+            out["oin_collection"] = {
+                "checks": self.collected,
+                "deselected": sorted(self.deselected),
+            }
+
+    # -- running -------------------------------------------------------------------------
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> None:
+        # A typed outcome raised while the check was set up (a fixture found the app
+        # unreachable, or could not judge) is the check's own outcome: it is raised here,
+        # in the call phase, so that every report format shows it as the check's result
+        # (a JUnit failure, not an "error in setup").
+        deferred = item.stash.get(DEFERRED_KEY, None)
+        if deferred is not None:
+            del item.stash[DEFERRED_KEY]
+            raise deferred
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -222,28 +323,98 @@ class OinRuntime:
         if meta is None:
             return report
         info: dict[str, Any] = dict(meta)
-        failure = call.excinfo.value if call.excinfo is not None else None
-        if isinstance(failure, CheckFailure):
-            redact = self.context.redactor.text
-            fields = failure.as_dict()
-            clean = CheckFailure(
-                title=redact(fields["title"]),
-                seen=redact(fields["seen"]),
-                expected=redact(fields["expected"]),
-                fix=redact(fields["fix"]),
-            )
-            info["failure"] = clean.as_dict()
-            # One text for every format: terminal, JUnit, HTML and JSON.
-            report.longrepr = clean.render()
-        elif report.failed and report.longrepr is not None:
-            info["message"] = self.context.redactor.text(str(report.longrepr))[-4000:]
-            report.longrepr = self.context.redactor.text(str(report.longrepr))
+        exc = call.excinfo.value if call.excinfo is not None else None
+        failure = typed_failure(exc) if report.failed else None
+        if failure is not None:
+            clean = self.redacted(failure)
+            if report.when == "setup":
+                item.stash[DEFERRED_KEY] = clean
+                report.outcome = "passed"
+                report.longrepr = None
+                outcome = "passed"
+            else:
+                info["failure"] = clean.as_dict()
+                # One text for every format: terminal, JUnit, HTML and JSON.
+                report.longrepr = clean.render()
+                outcome = "inconclusive" if isinstance(clean, Inconclusive) else "failed"
+        elif report.failed:
+            text = self.context.redactor.text(str(report.longrepr))
+            info["message"] = text[-4000:]
+            report.longrepr = text
+            outcome = "failed" if report.when == "call" else "error"
+        else:
+            outcome = report.outcome
+        info["outcome"] = outcome
+        if failure is not None and meta["severity"] == "advisory" and report.failed:
+            # An advisory finding is reported (terminal, HTML, JSON, a JUnit property) but
+            # is not a test failure: it never fails the run.
+            report.outcome = "passed"
+        self._junit_properties(item, report, meta, outcome, info)
         transcript = item.stash.get(TRANSCRIPT_KEY, None)
         if transcript is not None:
             info["transcript"] = transcript.as_list()
             info["notes"] = list(transcript.notes)
         report.oin = info  # type: ignore[attr-defined]
         return report
+
+    def redacted(self, failure: CheckFailure) -> CheckFailure:
+        """The failure with every secret redacted from its fields (same type)."""
+        redact = self.context.redactor.text
+        fields = failure.as_dict()
+        return type(failure)(
+            title=redact(fields["title"]),
+            seen=redact(fields["seen"]),
+            expected=redact(fields["expected"]),
+            fix=redact(fields["fix"]),
+        )
+
+    def _junit_properties(
+        self,
+        item: pytest.Item,
+        report: pytest.TestReport,
+        meta: dict[str, Any],
+        outcome: str,
+        info: dict[str, Any],
+    ) -> None:
+        """Check id, severity and requirement on every JUnit testcase; its OIN outcome too."""
+        if report.when == "setup" and not any(k == "check_id" for k, _ in item.user_properties):
+            item.user_properties.extend(
+                [
+                    ("check_id", meta["id"]),
+                    ("severity", meta["severity"]),
+                    ("requirement", meta["requirement"]),
+                ]
+            )
+        seen = item.stash.get(OUTCOME_KEY, "passed")
+        if seen in ("passed", "skipped") and outcome != "passed":
+            item.stash[OUTCOME_KEY] = seen = outcome
+        if info.get("failure"):
+            item.stash[TITLE_KEY] = str(info["failure"]["title"])
+        if report.when != "teardown":
+            return
+        report.user_properties.append(("outcome", seen))
+        if meta["severity"] == "advisory" and seen in ("failed", "inconclusive"):
+            what = "advisory finding" if seen == "failed" else "advisory check, inconclusive"
+            title = item.stash.get(TITLE_KEY, "")
+            report.user_properties.append(
+                ("advisory", f"{what} (reported, does not fail the run): {title}")
+            )
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_report_teststatus(
+        self, report: pytest.TestReport, config: pytest.Config
+    ) -> tuple[str, str, str | tuple[str, dict[str, bool]]] | None:
+        info = getattr(report, "oin", None)
+        if not isinstance(info, dict):
+            return None
+        outcome = info.get("outcome")
+        advisory = info.get("severity") == "advisory"
+        if outcome == "inconclusive":
+            word = "INCONCLUSIVE (advisory)" if advisory else "INCONCLUSIVE"
+            return "inconclusive", "I", (word, {"yellow": True})
+        if outcome == "failed" and advisory and report.passed:
+            return "advisory", "A", ("ADVISORY", {"yellow": True})
+        return None
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         protocols = [p for p, on in self.target.protocols.items() if on] or ["none"]
@@ -255,7 +426,76 @@ class OinRuntime:
         ]
 
 
+def typed_failure(exc: BaseException | None) -> CheckFailure | None:
+    """The check's typed outcome: a CheckFailure (or Inconclusive) as raised, or a browser
+    that could not reach the app, which means the check could not judge it."""
+    if isinstance(exc, CheckFailure):
+        return exc
+    if isinstance(exc, BrowserError):
+        text = str(exc)
+        unreachable = " failed: " in text
+        return Inconclusive(
+            title="The app could not be reached"
+            if unreachable
+            else "The browser could not complete the app's flow",
+            seen=("the app could not be reached: " if unreachable else "") + text,
+            expected="an HTTP answer from the app on every step of the check",
+            fix="Make sure the app is running and answers at the configured URLs (see "
+            "general.app_is_reachable), then re-run this check.",
+        )
+    return None
+
+
+def uses_xdist(config: pytest.Config) -> bool:
+    """pytest-xdist workers were asked for (-n N, --tx)."""
+    return bool(getattr(config.option, "numprocesses", None) or getattr(config.option, "tx", None))
+
+
+def covers(config: pytest.Config, suites: Path) -> bool:
+    """Whether the command line's paths include the whole suites folder."""
+    base = Path(config.invocation_params.dir)
+    for arg in config.args:
+        if "::" in arg:
+            continue
+        path = (base / arg).resolve()
+        if path == suites or path in suites.parents:
+            return True
+    return False
+
+
+def import_served_app(target: Target) -> Any:
+    """Import ``[app] serve`` (at start-up: a name that does not import is a usage error,
+    exit status 4, before any check runs). A factory is only called when the run starts."""
+    app = target.app
+    if not app.serve:
+        return None
+    from oin_conformance.roles.serve import ServeError, import_object
+
+    base = target.path.parent
+    paths = [str((base / p).resolve()) for p in app.pythonpath] or [str(base)]
+    try:
+        obj = import_object(app.serve, paths)
+    except ServeError as exc:
+        reason = Redactor(target.secrets()).text(str(exc)).replace("\n", " ")
+        raise pytest.UsageError(
+            f"{target.path}: [app] serve = {app.serve!r}: {reason}. Fix: make the module "
+            "importable from [app] pythonpath (folders relative to the target file) and "
+            "name a WSGI app, or an app factory with serve_factory = true."
+        ) from None
+    if not callable(obj):
+        raise pytest.UsageError(
+            f"{target.path}: [app] serve = {app.serve!r} is a {type(obj).__name__}, not a "
+            "WSGI app or factory. Fix: name the WSGI callable (module:attribute)."
+        )
+    return obj
+
+
 META_KEY = pytest.StashKey[dict[str, Any]]()
+#: A typed failure raised while a check was set up, raised again in its call phase.
+DEFERRED_KEY = pytest.StashKey[CheckFailure]()
+#: The check's outcome so far and its failure title (for the JUnit properties).
+OUTCOME_KEY = pytest.StashKey[str]()
+TITLE_KEY = pytest.StashKey[str]()
 
 
 class SuiteModule(pytest.Module):

@@ -8,14 +8,16 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import pytest
 
-from oin_conformance.roles.browser import Browser
-from oin_conformance.roles.serve import ServedApp, ServeError, import_object
-from oin_conformance.runtime import TRANSCRIPT_KEY, OinRuntime, RunContext
+from oin_conformance.failures import inconclusive
+from oin_conformance.roles.browser import Browser, BrowserError
+from oin_conformance.roles.serve import ServedApp, ServeError
+from oin_conformance.runtime import META_KEY, TRANSCRIPT_KEY, OinRuntime, RunContext
 from oin_conformance.target import Target
-from oin_conformance.transcript import Transcript
+from oin_conformance.transcript import Redactor, Transcript
 
 _Section = TypeVar("_Section")
 
@@ -46,10 +48,11 @@ def oin_run(pytestconfig: pytest.Config) -> Iterator[RunContext]:
     ctx = runtime.context
     app = ctx.target.app
     if app.serve:
-        base = ctx.target.path.parent
-        paths = [str((base / p).resolve()) for p in app.pythonpath] or [str(base)]
+        # Imported when the run started (an import error is a usage error, exit 4); a
+        # factory is called here because it needs the roles' settings (keys, OP issuer)
+        # that harness_info starts: a factory that raises is one error per check.
+        obj = runtime.serve_object
         try:
-            obj = import_object(app.serve, paths)
             wsgi = obj(harness_info(ctx), dict(app.serve_options)) if app.serve_factory else obj
             served = ServedApp(wsgi)
         except Exception as exc:  # noqa: BLE001 - whatever the app's code raises, say so once
@@ -97,6 +100,62 @@ def harness_info(ctx: RunContext) -> dict[str, object]:
             continue
         info[protocol] = module.harness_info(ctx)
     return info
+
+
+#: Protocol checks that cannot judge anything when the app cannot be reached: they are
+#: inconclusive, and general.app_is_reachable is the one check that fails.
+GATED = ("saml", "oidc", "scim")
+
+
+def protocol_url(target: Target, protocol: str) -> str | None:
+    """The URL a protocol's checks talk to first (its origin is probed)."""
+    if protocol == "saml" and target.saml is not None:
+        return target.saml.acs_url
+    if protocol == "oidc" and target.oidc is not None:
+        return target.oidc.login_url
+    if protocol == "scim" and target.scim is not None:
+        return target.scim.base_url
+    return None
+
+
+def unreachable(ctx: RunContext, url: str) -> str | None:
+    """Why the origin of ``url`` cannot be reached (None when it answers any HTTP status);
+    probed once per process and origin."""
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    if origin not in ctx.reachability:
+        browser = Browser(Transcript(Redactor([])), timeout=ctx.timeout)
+        try:
+            browser.send("GET", origin + "/", note="reachability probe")
+            ctx.reachability[origin] = None
+        except BrowserError as exc:
+            ctx.reachability[origin] = ctx.redactor.text(str(exc))
+        finally:
+            browser.close()
+    return ctx.reachability[origin]
+
+
+@pytest.fixture(autouse=True)
+def _oin_app_reachable(request: pytest.FixtureRequest) -> None:
+    """A protocol check against an app that cannot be reached is inconclusive, not failed."""
+    meta = request.node.stash.get(META_KEY, None)
+    if meta is None or meta["protocol"] not in GATED:
+        return
+    ctx: RunContext = request.getfixturevalue("oin_run")
+    url = protocol_url(ctx.target, meta["protocol"])
+    if url is None:
+        return  # not configured: the suite skips the check and says so
+    absolute = ctx.url(url)
+    why = unreachable(ctx, absolute)
+    if why is not None:
+        origin = "{0.scheme}://{0.netloc}".format(urlsplit(absolute))
+        raise inconclusive(
+            "The app could not be reached",
+            seen=f"the app could not be reached at {origin}: {why}",
+            expected=f"an HTTP answer (any status) from {origin}/",
+            fix="Start the app, or correct its URLs in the target file (see "
+            "general.app_is_reachable); then run the checks again.",
+        )
 
 
 @pytest.fixture

@@ -64,3 +64,31 @@ def test_op_info_prints_issuer_settings_without_the_secret(
     assert "0oa1acmereferenceapp" in out
     secret = load(REFERENCE_TARGET).oidc.client_secret.get_secret_value()  # type: ignore[union-attr]
     assert secret not in out
+
+
+def test_checks_lists_every_check_with_severity_and_requirement(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from tests.conftest import TINY_TARGET, write_target
+
+    assert main(["checks"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0].split() == ["check", "id", "severity", "requirement"]
+    rows = {ln.split()[0]: ln.split()[1:] for ln in lines[1:] if ln.strip() and " " in ln.strip()}
+    assert rows["general.app_is_reachable"] == ["blocking", "GEN-REACHABLE"]
+    assert rows["general.loopback_urls_are_for_testing_only"] == ["advisory", "GEN-HTTPS"]
+    assert rows["saml.refuses_hostile_response[xsw1]"][0] == "blocking"
+    for protocol in ("general", "saml", "oidc", "scim", "submission"):
+        assert any(i.startswith(protocol + ".") for i in rows), protocol
+    assert "checks shipped" in out
+
+    # With a target: the checks that apply to it (here: no protocol, so general only).
+    target = write_target(tmp_path, TINY_TARGET)
+    assert main(["checks", "--target", str(target), "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert {c["protocol"] for c in listed} == {"general"}
+    assert {c["id"] for c in listed} >= {"general.app_is_reachable"}
+    assert set(listed[0]) == {"id", "protocol", "severity", "requirement", "title"}

@@ -12,8 +12,17 @@ from typing import Any
 STATUS_LABEL = {
     "ready": ("Ready", "#1a7f37"),
     "not_ready": ("Not ready", "#cf222e"),
+    "incomplete": ("Incomplete", "#9a6700"),
     "not_configured": ("Not configured", "#6e7781"),
     "not_run": ("Not run", "#9a6700"),
+}
+#: How many check ids a group of inconclusive checks names before "and N more".
+GROUP_SHOWN = 8
+VERDICT_LABEL = {
+    "ready": ("READY", "#1a7f37"),
+    "not_ready": ("NOT READY", "#cf222e"),
+    "incomplete": ("INCOMPLETE", "#9a6700"),
+    "not_run": ("NOT RUN", "#9a6700"),
 }
 
 CSS = """
@@ -43,8 +52,7 @@ body{display:flex;flex-direction:column}
 def summary_html(payload: dict[str, Any]) -> str:
     """The verdict block shown above pytest-html's results table."""
     parts = [CSS, '<div class="oin-summary">']
-    overall = "NOT READY" if payload["blocking_failures"] else "READY"
-    colour = "#cf222e" if payload["blocking_failures"] else "#1a7f37"
+    overall, colour = VERDICT_LABEL[payload["verdict"]]
     parts.append(
         f"<h2>OIN readiness of {escape(payload['app_name'])}: "
         f'<span style="color:{colour}">{overall}</span></h2>'
@@ -54,33 +62,56 @@ def summary_html(payload: dict[str, Any]) -> str:
         label, bg = STATUS_LABEL[verdict["status"]]
         counts = (
             f"{verdict['passed']} passed, {len(verdict['blocking_failures'])} blocking, "
+            f"{len(verdict['inconclusive'])} inconclusive, "
             f"{len(verdict['advisories'])} advisory"
+            + (f", {len(verdict['not_run'])} not run" if verdict["not_run"] else "")
         )
         parts.append(
-            f'<div class="oin-verdict" style="background:{bg}"><b>{escape(name.upper())}</b>'
+            f'<div class="oin-verdict" style="background:{bg}" '
+            f'title="{escape(verdict.get("reason", ""))}"><b>{escape(name.upper())}</b>'
             f"{escape(label)}<br><small>{escape(counts)}</small></div>"
         )
     parts.append("</div>")
     checks = {c["id"]: c for c in payload["checks"]}
-    for heading, ids in (
-        ("Blocking failures (fix these before submitting)", payload["blocking_failures"]),
-        ("Advisories (reported, do not block)", payload["advisories"]),
-    ):
-        if not ids:
-            continue
-        parts.append(f"<h3>{escape(heading)}</h3><ol class='oin-blockers'>")
-        for cid in ids:
-            check = checks[cid]
+    _check_list(
+        parts,
+        "Blocking failures (fix these before submitting)",
+        payload["blocking_failures"],
+        checks,
+    )
+    unjudged = [c for c in payload["checks"] if c["outcome"] == "inconclusive"]
+    if unjudged:
+        # Grouped by cause: one cause (an app that cannot be reached) often stops many.
+        groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for check in unjudged:
             failure = check.get("failure") or {}
-            fix = failure.get("fix") or "See the check's details below."
-            title = failure.get("title") or check.get("message", "").splitlines()[-1:] or [""]
-            title_text = title if isinstance(title, str) else title[0]
+            key = (str(failure.get("title", "")), str(failure.get("fix", "")))
+            groups.setdefault(key, []).append(check)
+        parts.append(
+            "<h3>Could not judge (a blocking one blocks: make the check able to judge the app, "
+            "then re-run it)</h3><ol class='oin-blockers'>"
+        )
+        for (title, fix), group in groups.items():
+            ids = [c["id"] for c in group]
+            blocking = sum(c["severity"] == "blocking" for c in group)
+            shown = ", ".join(f"<code>{escape(i)}</code>" for i in ids[:GROUP_SHOWN])
+            more = f" and {len(ids) - GROUP_SHOWN} more" if len(ids) > GROUP_SHOWN else ""
             parts.append(
-                f"<li><div><b>{escape(check['title'])}</b> <code>{escape(cid)}</code></div>"
-                f"<div>{escape(title_text)}</div>"
+                f"<li><div><b>{escape(title)}</b> ({len(ids)} check(s), {blocking} blocking)"
+                f"</div><div>{shown}{escape(more)}</div>"
                 f"<div><span class='oin-fix'>Fix: {escape(fix)}</span></div></li>"
             )
         parts.append("</ol>")
+    findings = [i for i in payload["advisories"] if checks[i]["outcome"] != "inconclusive"]
+    _check_list(parts, "Advisories (reported, do not block)", findings, checks)
+    if payload["not_run"]:
+        ids = payload["not_run"]
+        parts.append(
+            f"<details><summary><b>Not run: {len(ids)} check(s) that apply to this target did "
+            "not run</b> (left out by the selection, or the run stopped early; run them all "
+            "for a verdict)"
+            "</summary><p>" + ", ".join(f"<code>{escape(i)}</code>" for i in ids) + "</p></details>"
+        )
     parts.append(
         f"<p><small>harness {escape(payload['harness_version'])} · target sha256 "
         f"{escape(payload['target_sha256'][:16])}… · seed {payload['seed']} · "
@@ -99,6 +130,27 @@ def summary_html(payload: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+def _check_list(
+    parts: list[str], heading: str, ids: list[str], checks: dict[str, dict[str, Any]]
+) -> None:
+    """A numbered list of checks with what went wrong and the fix."""
+    if not ids:
+        return
+    parts.append(f"<h3>{escape(heading)}</h3><ol class='oin-blockers'>")
+    for cid in ids:
+        check = checks[cid]
+        failure = check.get("failure") or {}
+        fix = failure.get("fix") or "See the check's details below."
+        title = failure.get("title") or check.get("message", "").splitlines()[-1:] or [""]
+        title_text = title if isinstance(title, str) else title[0]
+        parts.append(
+            f"<li><div><b>{escape(check['title'])}</b> <code>{escape(cid)}</code></div>"
+            f"<div>{escape(title_text)}</div>"
+            f"<div><span class='oin-fix'>Fix: {escape(fix)}</span></div></li>"
+        )
+    parts.append("</ol>")
+
+
 def check_html(check: dict[str, Any]) -> str:
     """One check's requirement, failure, re-run command and transcript, escaped."""
     out = ['<div class="oin-detail">']
@@ -108,6 +160,8 @@ def check_html(check: dict[str, Any]) -> str:
         f'<a href="{escape(check["requirement_url"])}">{escape(check["requirement"])}</a>: '
         f"{escape(check['requirement_title'])}</p>"
     )
+    if check.get("outcome") in ("inconclusive", "not_run"):
+        out.append(f"<p>Outcome: <b>{escape(check['outcome'].replace('_', ' '))}</b></p>")
     failure = check.get("failure")
     if failure:
         out.append("<table>")

@@ -1,9 +1,12 @@
 """The readiness writer: collects every check's record and writes the verdict.
 
 Registered only in the controller process (never on an xdist worker), like pytest's own
-junitxml writer. It fills pytest-html through its hooks, writes ``readiness.json``, prints
-the verdict in the terminal, and sets the exit status: non-zero exactly when a blocking
-check failed (advisory failures are reported but never fail the run).
+junitxml writer, and never for ``--collect-only``. It fills pytest-html through its hooks,
+writes ``readiness.json``, prints the verdict in the terminal, and makes sure the exit
+status is non-zero when a blocking check failed or was inconclusive. It never lowers the
+exit status: advisory findings are not test failures in the first place (the runtime
+reports them with a status of their own), and anything else that failed — an ISV's own
+test in the same run, a check that broke — keeps pytest's exit status.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import platform
+import re
 import shlex
 import sys
 import time
@@ -23,13 +27,19 @@ import pytest
 
 from oin_conformance import __version__
 from oin_conformance.report.html import check_html, summary_html
-from oin_conformance.report.model import CheckResult, protocol_verdicts, sort_key
+from oin_conformance.report.model import (
+    CheckResult,
+    app_verdict,
+    protocol_of,
+    protocol_verdicts,
+    sort_key,
+)
 from oin_conformance.transcript import Exchange
 
 if TYPE_CHECKING:
     from oin_conformance.runtime import OinRuntime
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 LIBRARIES = (
     "pytest",
     "pytest-html",
@@ -58,6 +68,15 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
+VERDICT_TEXT = {
+    "ready": "READY: every configured protocol is ready",
+    "not_ready": "NOT READY: a blocking check failed or could not judge the app",
+    "incomplete": "INCOMPLETE: part of the checks did not run; run them all for a verdict",
+    "not_run": "NOT RUN: no check of the suites ran",
+}
+NOT_RUN_SHOWN = 12
+
+
 class ReadinessReport:
     def __init__(self, runtime: OinRuntime) -> None:
         self.runtime = runtime
@@ -65,6 +84,10 @@ class ReadinessReport:
         self.started = dt.datetime.now(dt.UTC)
         self._t0 = time.monotonic()
         self._payload: dict[str, Any] | None = None
+        #: What a worker reported it collected (under xdist).
+        self.worker_collection: dict[str, Any] = {}
+        #: Things that kept the report from being complete (shown in the terminal).
+        self.problems: list[str] = []
         #: Collection order (after every reordering), so the report lists checks as they run.
         self.order: dict[str, int] = {}
 
@@ -79,6 +102,54 @@ class ReadinessReport:
         # Under xdist the controller does not collect; every worker reports the same order.
         if not self.order:
             self.order = {nodeid: i for i, nodeid in enumerate(ids)}
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        # What a worker collected and deselected (every worker collects the same).
+        out = getattr(node, "workeroutput", None) or {}
+        collection = out.get("oin_collection")
+        if isinstance(collection, dict) and not self.worker_collection:
+            self.worker_collection = collection
+
+    def collection(self) -> tuple[dict[str, dict[str, Any]], set[str]] | None:
+        """(every collected suite check by node id, the deselected node ids), if known."""
+        if self.runtime.collected or self.runtime.deselected:
+            return self.runtime.collected, self.runtime.deselected
+        if self.worker_collection:
+            return (
+                dict(self.worker_collection.get("checks", {})),
+                set(self.worker_collection.get("deselected", [])),
+            )
+        return None
+
+    def not_run(self) -> tuple[list[CheckResult], list[str]]:
+        """Checks that apply but did not run: (selected but never reported, as results;
+        ids of checks left out by deselection or by the paths on the command line)."""
+        configured = self.runtime.target.protocols
+        applies = {p for p, on in configured.items() if on} | {"general"}
+        collection = self.collection()
+        unreported: list[CheckResult] = []
+        left_out: list[str] = []
+        if collection is not None:
+            checks, deselected = collection
+            for nodeid, meta in checks.items():
+                if meta["protocol"] not in applies or nodeid in self.results:
+                    continue
+                if nodeid in deselected:
+                    left_out.append(str(meta["id"]))
+                elif nodeid in self.order:
+                    result = CheckResult(meta=dict(meta), outcome="not_run")
+                    result.meta["rerun"] = self.rerun_command(str(meta["id"]))
+                    unreported.append(result)
+        if self.runtime.narrowed or collection is None:
+            # Some suites were never collected: the catalogue says what exists.
+            seen = {str(r.id) for r in self.results.values()} | {str(r.id) for r in unreported}
+            seen |= set(left_out)
+            universe, problem = self.runtime.shipped_check_ids()
+            if problem:
+                self.problems.append(problem)
+            left_out += [i for i in universe if i not in seen and protocol_of(i) in applies]
+        return unreported, left_out
 
     @pytest.hookimpl(tryfirst=True)  # before pytest-html renders the row from our record
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -104,9 +175,13 @@ class ReadinessReport:
     # -- verdict -------------------------------------------------------------------------
 
     def payload(self) -> dict[str, Any]:
-        results = sorted(self.results.values(), key=lambda r: sort_key(r, self.order))
+        unreported, left_out = self.not_run()
+        results = sorted(
+            [*self.results.values(), *unreported], key=lambda r: sort_key(r, self.order)
+        )
         target = self.runtime.target
-        verdicts = protocol_verdicts(results, target.protocols)
+        verdicts = protocol_verdicts(results, target.protocols, left_out)
+        verdict = app_verdict(verdicts)
         checks = []
         for r in results:
             meta = r.meta
@@ -136,6 +211,7 @@ class ReadinessReport:
                     "duration_s": round(r.duration, 3),
                 }
             )
+        not_run = [i for v in verdicts.values() for i in v["not_run"]]
         return {
             "schema_version": SCHEMA_VERSION,
             "harness_version": __version__,
@@ -149,10 +225,13 @@ class ReadinessReport:
             "python": platform.python_version(),
             "platform": sys.platform,
             "libraries": library_versions(),
-            "ready": not any(r.blocking_failure for r in results),
+            "verdict": verdict,
+            "ready": verdict == "ready",
             "protocols": verdicts,
             "blocking_failures": [r.id for r in results if r.blocking_failure],
-            "advisories": [r.id for r in results if r.bad and r.severity == "advisory"],
+            "inconclusive": [r.id for r in results if r.blocking_inconclusive],
+            "advisories": [r.id for r in results if r.advisory_finding],
+            "not_run": not_run,
             "checks": checks,
         }
 
@@ -160,29 +239,76 @@ class ReadinessReport:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if session.exitstatus in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
+            return
         self._payload = payload = self.payload()
         self.runtime.report_dir.mkdir(parents=True, exist_ok=True)
         write_json(self.runtime.report_dir / "readiness.json", payload)
-        if session.exitstatus == pytest.ExitCode.TESTS_FAILED and payload["ready"]:
-            # Only advisory checks failed: reported, but they do not fail the run.
-            session.exitstatus = pytest.ExitCode.OK
-        elif payload["blocking_failures"] and session.exitstatus == pytest.ExitCode.OK:
+        blocked = payload["blocking_failures"] or payload["inconclusive"]
+        if blocked and session.exitstatus == pytest.ExitCode.OK:
+            # Only ever raised: what failed outside the suites keeps its own status.
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        payload = self._payload or self.payload()
+        payload = self._payload
+        if payload is None:
+            return
         tr = terminalreporter
         tr.section("OIN readiness")
-        for name, verdict in payload["protocols"].items():
+        verdict = payload["verdict"]
+        tr.line(
+            f"{payload['app_name']}: {VERDICT_TEXT[verdict]}",
+            bold=True,
+            red=verdict == "not_ready",
+            green=verdict == "ready",
+            yellow=verdict in ("incomplete", "not_run"),
+        )
+        for name, v in payload["protocols"].items():
             tr.line(
-                f"{name:<11} {verdict['status'].replace('_', ' '):<15} "
-                f"{verdict['passed']} passed, {len(verdict['blocking_failures'])} blocking, "
-                f"{len(verdict['advisories'])} advisory, {verdict['skipped']} skipped"
+                f"{name:<11} {v['status'].replace('_', ' '):<15} "
+                f"{v['passed']} passed, {len(v['blocking_failures'])} blocking, "
+                f"{len(v['inconclusive'])} inconclusive, {len(v['advisories'])} advisory, "
+                f"{v['skipped']} skipped, {len(v['not_run'])} not run"
             )
+        checks = {c["id"]: c for c in payload["checks"]}
         for cid in payload["blocking_failures"]:
             tr.line(f"BLOCKING  {cid}", red=True)
+        # Inconclusive checks, grouped by what stopped them (one cause often stops many).
+        groups: dict[tuple[str, str], list[str]] = {}
+        for check in payload["checks"]:
+            if check["outcome"] == "inconclusive":
+                failure = check.get("failure") or {}
+                key = (str(failure.get("title", "")), str(check.get("fix", "")))
+                groups.setdefault(key, []).append(check["id"])
+        for (title, fix), ids in groups.items():
+            blocking = [i for i in ids if checks[i]["severity"] == "blocking"]
+            shown = ", ".join(ids[:NOT_RUN_SHOWN])
+            more = f" … and {len(ids) - NOT_RUN_SHOWN} more" if len(ids) > NOT_RUN_SHOWN else ""
+            tr.line(
+                f"INCONCLUSIVE  {len(ids)} check(s) ({len(blocking)} blocking) could not judge "
+                f"the app: {title}: {shown}{more}",
+                yellow=True,
+            )
+            if fix:
+                tr.line(f"              Fix: {fix}")
         for cid in payload["advisories"]:
-            tr.line(f"advisory  {cid} (does not fail the run)", yellow=True)
+            if checks[cid]["outcome"] != "inconclusive":
+                tr.line(f"advisory  {cid} (does not fail the run)", yellow=True)
+        missing = payload["not_run"]
+        if missing:
+            shown = ", ".join(missing[:NOT_RUN_SHOWN])
+            more = (
+                f" … and {len(missing) - NOT_RUN_SHOWN} more"
+                if len(missing) > NOT_RUN_SHOWN
+                else ""
+            )
+            tr.line(
+                f"not run: {len(missing)} check(s) that apply to the target did not run: "
+                f"{shown}{more} (all listed in readiness.json)",
+                yellow=True,
+            )
+        for problem in self.problems:
+            tr.line(f"oin-conformance: {problem}", red=True)
         report_dir = self.runtime.report_dir
         tr.line(f"reports: {report_dir / 'readiness.html'}, readiness.json, junit.xml")
 
@@ -206,6 +332,10 @@ class ReadinessReport:
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_table_row(self, report: Any, cells: list[str]) -> None:
         info = getattr(report, "oin", None) or {}
+        status = oin_status(report, info) if report.when == "call" else None
+        label = ROW_LABEL.get(status) if status else None
+        if label and cells:
+            cells[0] = relabel_result_cell(cells[0], *label)
         if info.get("id") and len(cells) > 1:
             cells[1] = f'<td class="col-testId">{escape(str(info["id"]))}</td>'
         cells.insert(2, f'<td class="col-severity">{escape(str(info.get("severity", "")))}</td>')
@@ -228,6 +358,38 @@ class ReadinessReport:
         if report.when != "call" and not report.failed:
             return
         data.insert(0, check_html(check))
+
+
+#: The label and colour of a pytest-html row whose OIN outcome pytest has no word for.
+ROW_LABEL = {
+    "inconclusive": ("Inconclusive", "#9a6700"),
+    "advisory": ("Advisory", "#9a6700"),
+}
+
+
+def oin_status(report: Any, info: dict[str, Any]) -> str | None:
+    """``inconclusive`` or ``advisory`` (a report status of their own), else None."""
+    if info.get("outcome") == "inconclusive":
+        return "inconclusive"
+    if info.get("outcome") == "failed" and info.get("severity") == "advisory":
+        return "advisory"
+    return None
+
+
+def relabel_result_cell(cell: str, label: str, colour: str) -> str:
+    """Show ``label`` in pytest-html's Result cell, keeping its filter category.
+
+    pytest-html reads a row's category (passed, failed ...; its filters know no others)
+    from the text of this cell with ``<td.*?>(.*?)</td>``. The category is kept where that
+    expression finds it, in a ``data-category`` attribute written first, and the cell shows
+    the OIN outcome.
+    """
+    match = re.search(r"<td[^>]*>(.*?)</td>", cell)
+    category = match.group(1) if match else "Passed"
+    return (
+        f'<td class="col-result" data-category="<td>{escape(category)}</td>" '
+        f'style="color:{colour}" title="pytest category: {escape(category)}">{label}</td>'
+    )
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:

@@ -17,6 +17,11 @@ VICTIM = "ada@example.com"
 MODES = ("both", "assertion", "response")
 XSW3_8 = [f"xsw{i}" for i in range(3, 9)]
 
+
+def unwrapped(names: list[str]) -> list[str]:
+    return [f"{n}_without_response_signature" for n in names]
+
+
 #: flaw -> sign mode -> the attacks that sign the victim in (the same in every mode if one list)
 WINS: dict[str, dict[str, list[str]] | list[str]] = {
     "careful": [],
@@ -24,15 +29,23 @@ WINS: dict[str, dict[str, list[str]] | list[str]] = {
     "algorithm_from_document": ["hmac_key_confusion"],
     "digest_first_child": ["comment_in_digest_value"],
     "skips_digests": ["tampered_after_signing", "comment_in_digest_value"],
+    # When Okta signs both, the classic shapes keep the Response signature and fail its
+    # digest; an attacker removes that signature first (the *_without_response_signature
+    # variants), and the validator falls as when only the Assertion is signed.
     "follows_reference_reads_first_assertion": {
-        "both": [],
+        "both": unwrapped(XSW3_8),
         "assertion": XSW3_8,
         "response": [],
     },
     "follows_reference_reads_response_assertion": {
-        "both": [],
+        "both": unwrapped(["xsw3", "xsw4", "xsw5", "xsw6", "xsw8"]),
         "assertion": ["xsw3", "xsw4", "xsw5", "xsw6", "xsw8"],
         "response": ["xsw1", "xsw2"],
+    },
+    "first_signature_first_assertion": {
+        "both": unwrapped(XSW3_8),
+        "assertion": XSW3_8,
+        "response": [],
     },
 }
 
