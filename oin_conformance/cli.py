@@ -144,7 +144,7 @@ def list_checks(target_path: str | None, *, as_json: bool = False) -> int:
     except CatalogueError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return 3
-    from oin_conformance.plugin import PROTOCOLS
+    from oin_conformance.names import PROTOCOLS
 
     found.sort(key=lambda c: PROTOCOLS.index(c["protocol"]) if c["protocol"] in PROTOCOLS else 99)
     rows: list[dict[str, Any]] = [

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-PROTOCOLS = ("general", "saml", "oidc", "scim", "submission")
-SEVERITIES = ("blocking", "advisory")
+from oin_conformance.names import PROTOCOLS
+
 ENV_TARGET = "OIN_TARGET"
 
 

@@ -13,14 +13,14 @@ import secrets
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin
 
 import pytest
 
 from oin_conformance import __version__, catalogue
 from oin_conformance.failures import CheckFailure, Inconclusive
-from oin_conformance.plugin import SEVERITIES
+from oin_conformance.names import SEVERITIES
 from oin_conformance.requirements import requirement
 from oin_conformance.roles.browser import BrowserError
 from oin_conformance.state import StateFolder
@@ -28,6 +28,7 @@ from oin_conformance.target import Target, TargetError, load
 from oin_conformance.transcript import Redactor, Transcript
 
 TRANSCRIPT_KEY = pytest.StashKey[Transcript]()
+_S = TypeVar("_S")
 
 
 def suites_dir() -> Path:
@@ -61,6 +62,17 @@ class RunContext:
     #: Origins probed once per process: origin -> why it could not be reached (or None).
     reachability: dict[str, str | None] = field(default_factory=dict)
     _closers: list[Callable[[], None]] = field(default_factory=list)
+    _shared: dict[type, object] = field(default_factory=dict)
+
+    def shared(self, kind: type[_S], make: Callable[[], _S]) -> _S:
+        """The process's one object of ``kind`` (an IdP, a provider, a SCIM session),
+        made by ``make`` the first time it is asked for."""
+        found = self._shared.get(kind)
+        if isinstance(found, kind):
+            return found
+        made = make()
+        self._shared[kind] = made
+        return made
 
     def on_close(self, func: Callable[[], None]) -> None:
         """Run ``func`` when the session ends (servers stop, ledgers clean up)."""

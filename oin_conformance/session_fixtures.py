@@ -78,7 +78,7 @@ def oin_run(pytestconfig: pytest.Config) -> Iterator[RunContext]:
 #: ISV configures once in their app (IdP metadata, OP issuer and client, SCIM credentials),
 #: starting any server the role needs before the app starts.
 HARNESS_INFO = {
-    "saml": "oin_conformance.roles.saml_idp",
+    "saml": "oin_conformance.wiring.saml",
     "oidc": "oin_conformance.roles.oidc_op",
     "scim": "oin_conformance.roles.scim_client",
 }

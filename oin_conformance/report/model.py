@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from oin_conformance.plugin import PROTOCOLS as PROTOCOL_ORDER
+from oin_conformance.names import PROTOCOLS as PROTOCOL_ORDER
 
 Outcome = Literal["passed", "failed", "inconclusive", "skipped", "error", "not_run"]
 OUTCOMES: tuple[str, ...] = ("passed", "failed", "inconclusive", "skipped", "error", "not_run")

@@ -21,7 +21,7 @@ import time
 from html import escape
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import pytest
 
@@ -34,10 +34,27 @@ from oin_conformance.report.model import (
     protocol_verdicts,
     sort_key,
 )
+from oin_conformance.target import Target
 from oin_conformance.transcript import Exchange
 
-if TYPE_CHECKING:
-    from oin_conformance.runtime import OinRuntime
+
+class RunSource(Protocol):
+    """What the report reads of the run (the runtime provides it; the report does not
+    import the runtime)."""
+
+    target: Target
+    seed: int
+    run_id: str
+    report_dir: Path
+    #: Every suite check collected (node id -> metadata) and the node ids deselected.
+    collected: dict[str, dict[str, Any]]
+    deselected: set[str]
+    #: The command line named paths or node ids that leave some suites out.
+    narrowed: bool
+
+    def shipped_check_ids(self) -> tuple[list[str], str]:
+        """Every shipped check id, or ([], why it could not be read)."""
+        ...
 
 SCHEMA_VERSION = 2
 LIBRARIES = (
@@ -78,7 +95,7 @@ NOT_RUN_SHOWN = 12
 
 
 class ReadinessReport:
-    def __init__(self, runtime: OinRuntime) -> None:
+    def __init__(self, runtime: RunSource) -> None:
         self.runtime = runtime
         self.results: dict[str, CheckResult] = {}
         self.started = dt.datetime.now(dt.UTC)

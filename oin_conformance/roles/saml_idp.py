@@ -47,7 +47,6 @@ from oin_conformance.state import KeyPair
 
 if TYPE_CHECKING:
     from oin_conformance.roles.serve import ServedApp
-    from oin_conformance.runtime import RunContext
 
 NS_SAMLP = "urn:oasis:names:tc:SAML:2.0:protocol"
 NS_SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
@@ -698,35 +697,7 @@ def post_fields(response: bytes, relay_state: str | None = None) -> dict[str, st
     return fields
 
 
-# --- entry points --------------------------------------------------------------------------
-
-
-def idp_for(ctx: RunContext) -> SamlIdp:
-    """The run's IdP (created once per process, with its canary server)."""
-    idp = ctx.services.get("saml_idp")
-    if isinstance(idp, SamlIdp):
-        return idp
-    assert ctx.target.saml is not None
-    pair = ctx.state.keypair("idp", "oin-conformance Okta IdP")
-    idp = SamlIdp.create(pair, ctx.target.app.name, ctx.target.saml.idp_entity_id)
-    idp.canary = Canary()
-    ctx.on_close(idp.canary.stop)
-    ctx.services["saml_idp"] = idp
-    return idp
-
-
-def harness_info(ctx: RunContext) -> dict[str, object]:
-    """What an ISV configures once in the app: the IdP's entity ID, SSO URL and certificate."""
-    idp = idp_for(ctx)
-    return {
-        "entity_id": idp.entity_id,
-        "sso_url": idp.sso_url,
-        "cert_pem": idp.cert_pem,
-        "cert_b64": idp.keypair.cert_b64,
-        "fingerprint_sha256": idp.keypair.fingerprint_sha256,
-        "metadata_xml": idp.metadata_xml(),
-        "bindings": [BINDING_POST, BINDING_REDIRECT],
-    }
+# --- for the command line ----------------------------------------------------------------
 
 
 def idp_metadata(target: Any, state: Any) -> str:
@@ -744,8 +715,6 @@ __all__ = [
     "SamlError",
     "SamlIdp",
     "build_response",
-    "harness_info",
-    "idp_for",
     "idp_metadata",
     "post_fields",
     "pretty",

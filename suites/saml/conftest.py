@@ -7,11 +7,12 @@ import pytest
 
 from oin_conformance.attacks.saml import Kit
 from oin_conformance.roles.browser import Browser
-from oin_conformance.roles.saml_idp import SamlIdp, idp_for
+from oin_conformance.roles.saml_idp import SamlIdp
 from oin_conformance.runtime import RunContext
 from oin_conformance.session_fixtures import configured_section
 from oin_conformance.target import SamlTarget, SignedInProbe, Target
 from oin_conformance.transcript import Transcript
+from oin_conformance.wiring.saml import idp_for
 
 from .flow import Controls, SamlCheck
 
