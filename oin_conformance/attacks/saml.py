@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -205,6 +205,11 @@ class Mutator:
     def replay(self) -> bool:
         return False
 
+    @property
+    def summary(self) -> str:
+        """One line: what the hostile response is."""
+        return (type(self).__doc__ or self.attack).strip().splitlines()[0]
+
     def applies_to(self, sign_mode: str) -> bool:
         have = {"both": {"response", "assertion"}, "response": {"response"}}.get(
             sign_mode, {"assertion"} if sign_mode == "assertion" else set()
@@ -244,6 +249,10 @@ class Chain(Mutator):
         return any(p.forgery for p in self.parts)
 
     @property
+    def summary(self) -> str:
+        return " Then: ".join(p.summary for p in self.parts)
+
+    @property
     def needs(self) -> frozenset[str]:
         return frozenset().union(*(p.needs for p in self.parts))
 
@@ -264,20 +273,6 @@ class Chain(Mutator):
         for part in self.parts:
             xml = part.forge(xml, kit)
         return xml
-
-
-@dataclass(frozen=True)
-class Unsigned(Mutator):
-    """A response with no signature anywhere, naming the victim."""
-
-    attack: str = "unsigned"
-    risk: str = "Anyone can sign in as anyone by posting a hand-written response."
-    fix: str = (
-        "Require a valid signature by the configured IdP certificate on the Response or Assertion."
-    )
-
-    def content(self, spec: ResponseSpec, kit: Kit) -> ResponseSpec:
-        return replace(spec, sign="none")
 
 
 @dataclass(frozen=True)
@@ -761,161 +756,6 @@ class Replay(Mutator):
 
 
 @dataclass(frozen=True)
-class Expired(Mutator):
-    """Every time window closed hours ago (Conditions and SubjectConfirmationData)."""
-
-    attack: str = "expired"
-    risk: str = "Old responses stay usable forever."
-    fix: str = (
-        "Refuse responses whose NotOnOrAfter has passed (allow at most a few minutes of skew)."
-    )
-
-    def content(self, spec: ResponseSpec, kit: Kit) -> ResponseSpec:
-        return spec.shifted(-HOURS_AWAY)
-
-
-@dataclass(frozen=True)
-class NotYetValid(Mutator):
-    """Every time window opens hours from now."""
-
-    attack: str = "not_yet_valid"
-    risk: str = "Responses minted for the future can be stockpiled."
-    fix: str = "Refuse responses whose NotBefore is in the future (beyond a few minutes of skew)."
-
-    def content(self, spec: ResponseSpec, kit: Kit) -> ResponseSpec:
-        return spec.shifted(HOURS_AWAY)
-
-
-@dataclass(frozen=True)
-class WrongAudience(Mutator):
-    """Audience is another service provider's entity ID."""
-
-    attack: str = "wrong_audience"
-    risk: str = "A response meant for another app (maybe malicious) signs users in here."
-    fix: str = "Require the Audience to equal your SP entity ID."
-
-    def content(self, spec: ResponseSpec, kit: Kit) -> ResponseSpec:
-        return replace(spec, audience=f"{OTHER_SP}/saml/metadata")
-
-
-@dataclass(frozen=True)
-class WrongRecipient(Mutator):
-    """SubjectConfirmationData Recipient is another app's ACS URL."""
-
-    attack: str = "wrong_recipient"
-    risk: str = "A response addressed to another app's ACS is accepted here."
-    fix: str = "Require SubjectConfirmationData/@Recipient to equal your ACS URL exactly."
-
-    def content(self, spec: ResponseSpec, kit: Kit) -> ResponseSpec:
-        return replace(spec, recipient=f"{OTHER_SP}/saml/acs")
-
-
-@dataclass(frozen=True)
-class LookalikeRecipient(WrongRecipient):
-    """Recipient is an attacker URL that contains the ACS URL (passes a substring test)."""
-
-    attack: str = "lookalike_recipient"
-
-    def content(self, spec: ResponseSpec, kit: Kit) -> ResponseSpec:
-        return replace(spec, recipient=f"{EVIL_URL}?next={spec.recipient}")
-
-
-@dataclass(frozen=True)
-class WrongDestination(Mutator):
-    """Response Destination is another app's ACS URL."""
-
-    attack: str = "wrong_destination"
-    risk: str = "A response sent to another app is accepted here."
-    fix: str = "When Destination is present, require it to equal your ACS URL exactly."
-
-    def content(self, spec: ResponseSpec, kit: Kit) -> ResponseSpec:
-        return replace(spec, destination=f"{OTHER_SP}/saml/acs")
-
-
-@dataclass(frozen=True)
-class LookalikeDestination(WrongDestination):
-    """Destination is the ACS URL with a suffix (passes a prefix test, fails an exact one)."""
-
-    attack: str = "lookalike_destination"
-
-    def content(self, spec: ResponseSpec, kit: Kit) -> ResponseSpec:
-        dest = spec.destination or spec.recipient
-        return replace(spec, destination=dest + ".evil.example/acs")
-
-
-@dataclass(frozen=True)
-class WrongIssuer(Mutator):
-    """Issuer is another Okta app instance (another tenant's IdP)."""
-
-    attack: str = "wrong_issuer"
-    risk: str = "Responses from another IdP (another customer's Okta) sign users in here."
-    fix: str = "Require the Issuer to equal the configured IdP entity ID."
-
-    def content(self, spec: ResponseSpec, kit: Kit) -> ResponseSpec:
-        return replace(spec, issuer="http://www.okta.com/exkOtherTenant0000001")
-
-
-@dataclass(frozen=True)
-class MissingIssuer(Mutator):
-    """No Issuer element in the Response or the Assertion."""
-
-    attack: str = "missing_issuer"
-    risk: str = "The app cannot tell which IdP issued the response."
-    fix: str = "Require an Issuer equal to the configured IdP entity ID."
-
-    def content(self, spec: ResponseSpec, kit: Kit) -> ResponseSpec:
-        return replace(spec, issuer=None)
-
-
-@dataclass(frozen=True)
-class NoBearerConfirmation(Mutator):
-    """The assertion has no SubjectConfirmation (so no bearer Recipient or expiry)."""
-
-    attack: str = "no_bearer_confirmation"
-    risk: str = "Assertions meant for other uses (no bearer confirmation) sign users in."
-    fix: str = "Require a bearer SubjectConfirmation whose Recipient and NotOnOrAfter check out."
-
-    def content(self, spec: ResponseSpec, kit: Kit) -> ResponseSpec:
-        return replace(spec, bearer=False)
-
-
-@dataclass(frozen=True)
-class NonSuccessStatus(Mutator):
-    """A signed assertion inside a Response whose StatusCode is Requester (an error)."""
-
-    attack: str = "non_success_status"
-    risk: str = "The app signs users in from an error response."
-    fix: str = "Refuse responses whose top-level StatusCode is not ...:status:Success."
-
-    def content(self, spec: ResponseSpec, kit: Kit) -> ResponseSpec:
-        return replace(spec, status=STATUS_REQUESTER)
-
-
-@dataclass(frozen=True)
-class UnknownInResponseTo(Mutator):
-    """InResponseTo names an AuthnRequest the app never sent."""
-
-    attack: str = "unknown_in_response_to"
-    risk: str = "Responses to other sessions' requests (or stolen ones) are accepted."
-    fix: str = "When InResponseTo is present, require it to match a request this session sent."
-
-    def content(self, spec: ResponseSpec, kit: Kit) -> ResponseSpec:
-        return replace(spec, in_response_to=new_id())
-
-
-@dataclass(frozen=True)
-class Sha1Signature(Mutator):
-    """Signed with RSA-SHA1 and a SHA-1 digest (otherwise valid)."""
-
-    attack: str = "sha1_signature"
-    risk: str = "SHA-1 is broken for collision resistance; the OIN requires SHA-256."
-    fix: str = "Reject rsa-sha1 / sha1 (python3-saml: security.rejectDeprecatedAlgorithm = true)."
-
-    def content(self, spec: ResponseSpec, kit: Kit) -> ResponseSpec:
-        return replace(spec, sha1=True)
-
-
-@dataclass(frozen=True)
 class RelayStateOpenRedirect(Mutator):
     """A valid response whose RelayState is an off-site URL."""
 
@@ -938,8 +778,137 @@ class RelayStateProtocolRelative(RelayStateOpenRedirect):
     target: str = "//evil.example/phish"
 
 
+@dataclass(frozen=True)
+class ContentChange(Mutator):
+    """A validation case: the IdP, holding its key, signs content that is wrong in one way
+    (``change``) for the victim; :data:`CONTENT_CHANGES` holds them all."""
+
+    what: str = ""
+    change: Callable[[ResponseSpec, Kit], ResponseSpec] = field(
+        default=lambda spec, kit: spec, repr=False
+    )
+
+    @property
+    def summary(self) -> str:
+        return self.what
+
+    def content(self, spec: ResponseSpec, kit: Kit) -> ResponseSpec:
+        return self.change(spec, kit)
+
+
+_RECIPIENT_RISK = "A response addressed to another app's ACS is accepted here."
+_ISSUER_FIX = "Require an Issuer equal to the configured IdP entity ID."
+
+#: attack -> (what, risk, fix, change): every validation case of the catalogue.
+CONTENT_CHANGES: dict[str, ContentChange] = {
+    c.attack: c
+    for c in (
+        ContentChange(
+            "unsigned",
+            "Anyone can sign in as anyone by posting a hand-written response.",
+            "Require a valid signature by the configured IdP certificate on the Response or "
+            "Assertion.",
+            "A response with no signature anywhere, naming the victim.",
+            lambda spec, kit: replace(spec, sign="none"),
+        ),
+        ContentChange(
+            "expired",
+            "Old responses stay usable forever.",
+            "Refuse responses whose NotOnOrAfter has passed (allow at most a few minutes of skew).",
+            "Every time window closed hours ago (Conditions and SubjectConfirmationData).",
+            lambda spec, kit: spec.shifted(-HOURS_AWAY),
+        ),
+        ContentChange(
+            "not_yet_valid",
+            "Responses minted for the future can be stockpiled.",
+            "Refuse responses whose NotBefore is in the future (beyond a few minutes of skew).",
+            "Every time window opens hours from now.",
+            lambda spec, kit: spec.shifted(HOURS_AWAY),
+        ),
+        ContentChange(
+            "wrong_audience",
+            "A response meant for another app (maybe malicious) signs users in here.",
+            "Require the Audience to equal your SP entity ID.",
+            "Audience is another service provider's entity ID.",
+            lambda spec, kit: replace(spec, audience=f"{OTHER_SP}/saml/metadata"),
+        ),
+        ContentChange(
+            "wrong_recipient",
+            _RECIPIENT_RISK,
+            "Require SubjectConfirmationData/@Recipient to equal your ACS URL exactly.",
+            "SubjectConfirmationData Recipient is another app's ACS URL.",
+            lambda spec, kit: replace(spec, recipient=f"{OTHER_SP}/saml/acs"),
+        ),
+        ContentChange(
+            "lookalike_recipient",
+            _RECIPIENT_RISK,
+            "Require SubjectConfirmationData/@Recipient to equal your ACS URL exactly.",
+            "Recipient is an attacker URL that contains the ACS URL (passes a substring test).",
+            lambda spec, kit: replace(spec, recipient=f"{EVIL_URL}?next={spec.recipient}"),
+        ),
+        ContentChange(
+            "wrong_destination",
+            "A response sent to another app is accepted here.",
+            "When Destination is present, require it to equal your ACS URL exactly.",
+            "Response Destination is another app's ACS URL.",
+            lambda spec, kit: replace(spec, destination=f"{OTHER_SP}/saml/acs"),
+        ),
+        ContentChange(
+            "lookalike_destination",
+            "A response sent to another app is accepted here.",
+            "When Destination is present, require it to equal your ACS URL exactly.",
+            "Destination is the ACS URL with a suffix (passes a prefix test, fails an exact one).",
+            lambda spec, kit: replace(
+                spec, destination=(spec.destination or spec.recipient) + ".evil.example/acs"
+            ),
+        ),
+        ContentChange(
+            "wrong_issuer",
+            "Responses from another IdP (another customer's Okta) sign users in here.",
+            "Require the Issuer to equal the configured IdP entity ID.",
+            "Issuer is another Okta app instance (another tenant's IdP).",
+            lambda spec, kit: replace(spec, issuer="http://www.okta.com/exkOtherTenant0000001"),
+        ),
+        ContentChange(
+            "missing_issuer",
+            "The app cannot tell which IdP issued the response.",
+            _ISSUER_FIX,
+            "No Issuer element in the Response or the Assertion.",
+            lambda spec, kit: replace(spec, issuer=None),
+        ),
+        ContentChange(
+            "no_bearer_confirmation",
+            "Assertions meant for other uses (no bearer confirmation) sign users in.",
+            "Require a bearer SubjectConfirmation whose Recipient and NotOnOrAfter check out.",
+            "The assertion has no SubjectConfirmation (so no bearer Recipient or expiry).",
+            lambda spec, kit: replace(spec, bearer=False),
+        ),
+        ContentChange(
+            "non_success_status",
+            "The app signs users in from an error response.",
+            "Refuse responses whose top-level StatusCode is not ...:status:Success.",
+            "A signed assertion inside a Response whose StatusCode is Requester (an error).",
+            lambda spec, kit: replace(spec, status=STATUS_REQUESTER),
+        ),
+        ContentChange(
+            "unknown_in_response_to",
+            "Responses to other sessions' requests (or stolen ones) are accepted.",
+            "When InResponseTo is present, require it to match a request this session sent.",
+            "InResponseTo names an AuthnRequest the app never sent.",
+            lambda spec, kit: replace(spec, in_response_to=new_id()),
+        ),
+        ContentChange(
+            "sha1_signature",
+            "SHA-1 is broken for collision resistance; the OIN requires SHA-256.",
+            "Reject rsa-sha1 / sha1 (python3-saml: security.rejectDeprecatedAlgorithm = true).",
+            "Signed with RSA-SHA1 and a SHA-1 digest (otherwise valid).",
+            lambda spec, kit: replace(spec, sha1=True),
+        ),
+    )
+}
+
 CATALOGUE: tuple[Mutator, ...] = (
-    Unsigned(),
+    CONTENT_CHANGES["unsigned"],
     StrippedSignature(),
     TamperedAfterSigning(),
     UntrustedKey(),
@@ -961,19 +930,19 @@ CATALOGUE: tuple[Mutator, ...] = (
     DtdInternalEntity(),
     DoctypeOnly(),
     Replay(),
-    Expired(),
-    NotYetValid(),
-    WrongAudience(),
-    WrongRecipient(),
-    LookalikeRecipient(),
-    WrongDestination(),
-    LookalikeDestination(),
-    WrongIssuer(),
-    MissingIssuer(),
-    NoBearerConfirmation(),
-    NonSuccessStatus(),
-    UnknownInResponseTo(),
-    Sha1Signature(),
+    CONTENT_CHANGES["expired"],
+    CONTENT_CHANGES["not_yet_valid"],
+    CONTENT_CHANGES["wrong_audience"],
+    CONTENT_CHANGES["wrong_recipient"],
+    CONTENT_CHANGES["lookalike_recipient"],
+    CONTENT_CHANGES["wrong_destination"],
+    CONTENT_CHANGES["lookalike_destination"],
+    CONTENT_CHANGES["wrong_issuer"],
+    CONTENT_CHANGES["missing_issuer"],
+    CONTENT_CHANGES["no_bearer_confirmation"],
+    CONTENT_CHANGES["non_success_status"],
+    CONTENT_CHANGES["unknown_in_response_to"],
+    CONTENT_CHANGES["sha1_signature"],
     RelayStateOpenRedirect(),
     RelayStateProtocolRelative(),
 )

@@ -88,10 +88,6 @@ ATTACKS = [
 ]
 
 
-def _what(m: Mutator) -> str:
-    return (type(m).__doc__ or m.attack).strip().splitlines()[0]
-
-
 def _identity(spec_nameid: str, attributes: tuple[tuple[str, tuple[str, ...]], ...]) -> str:
     attrs = ", ".join(f"{n}={'/'.join(v)}" for n, v in attributes)
     return f"NameID {spec_nameid!r}" + (f", attributes {attrs}" if attrs else "")
@@ -128,7 +124,7 @@ def _attempt(saml: SamlCheck, attack: Mutator, prepared: Prepared) -> None:
     xml = apply(attack, base, kit)
     victim = saml.user
     saml.transcript.note(
-        f"Attack {attack.attack} on the path {PATH_TITLES[prepared.path]}: {_what(attack)} "
+        f"Attack {attack.attack} on the path {PATH_TITLES[prepared.path]}: {attack.summary} "
         + (
             f"Okta signed a genuine response for the attacker's own account "
             f"({_identity(signed.nameid, signed.attributes)}); the attacker then changed it "
@@ -198,7 +194,7 @@ def _attempt(saml: SamlCheck, attack: Mutator, prepared: Prepared) -> None:
         raise fail(
             f"The app accepts a hostile response ({attack.attack}) and signs in "
             f"{saml.probe.expected_text(victim)}",
-            seen=f"Attack: {_what(attack)}\n" + saml.seen(page, xml, probe),
+            seen=f"Attack: {attack.summary}\n" + saml.seen(page, xml, probe),
             expected=expected,
             fix=fix,
         )

@@ -526,7 +526,7 @@ def test_dtd_payload_points_at_the_canary(idp: SamlIdp, kit: attacks.Kit) -> Non
 
 def test_time_cases_are_hours_away(idp: SamlIdp, kit: attacks.Kit) -> None:
     now = dt.datetime.now(dt.UTC)
-    for m, sign in ((attacks.Expired(), -1), (attacks.NotYetValid(), 1)):
+    for m, sign in ((attacks.by_name("expired"), -1), (attacks.by_name("not_yet_valid"), 1)):
         root = etree.fromstring(attacks.apply(m, spec(idp), kit))
         for el in root.iter(A + "Conditions", A + "SubjectConfirmationData"):
             for attr in ("NotBefore", "NotOnOrAfter"):
@@ -536,7 +536,7 @@ def test_time_cases_are_hours_away(idp: SamlIdp, kit: attacks.Kit) -> None:
 
 
 def test_chain_composes_attacks(idp: SamlIdp, kit: attacks.Kit) -> None:
-    chain = attacks.Chain(parts=(attacks.WrongAudience(), attacks.TamperedAfterSigning()))
+    chain = attacks.Chain(parts=(attacks.by_name("wrong_audience"), attacks.TamperedAfterSigning()))
     assert chain.attack == "wrong_audience+tampered_after_signing" and chain.forgery
     root = etree.fromstring(attacks.apply(chain, spec(idp), kit))
     assert root.find(f".//{A}Audience").text == f"{attacks.OTHER_SP}/saml/metadata"
