@@ -94,7 +94,7 @@ def bench_signing(repeat: int) -> dict[str, object]:
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding
 
-    from oin_conformance.roles.saml_idp import SamlIdp
+    from oin_conformance.roles.saml import SamlIdp
     from oin_conformance.state import generate_keypair
 
     pair = generate_keypair("bench idp")

@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "idp-metadata":
         from oin_conformance.state import StateFolder
 
-        func = _role("oin_conformance.roles.saml_idp", "idp_metadata")
+        func = _role("oin_conformance.roles.saml", "idp_metadata")
         print(func(target, StateFolder(target.state_dir())))  # type: ignore[operator]
         return 0
     func = _role("oin_conformance.roles.oidc_op", "op_info")

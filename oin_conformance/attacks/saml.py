@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 
-from oin_conformance.roles.saml_idp import (
+from oin_conformance.roles.saml import (
     NS_DS,
     NS_SAML,
     NS_SAMLP,
@@ -340,7 +340,7 @@ class ClonedCertificate(UntrustedKey):
 
 def _resign(xml: bytes, kit: Kit, key: KeyPair | None, hmac_key: bytes | None = None) -> bytes:
     """Throw away the genuine signatures and sign again with ``key`` (never the IdP's)."""
-    from oin_conformance.roles.saml_idp import sign_response
+    from oin_conformance.roles.saml import sign_response
 
     if key is not None:
         assert key.key_pem != kit.idp.keypair.key_pem, "forged content is never IdP-signed"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from oin_conformance.roles.saml_idp import BINDING_POST, BINDING_REDIRECT, Canary, SamlIdp
+from oin_conformance.roles.saml import BINDING_POST, BINDING_REDIRECT, Canary, SamlIdp
 from oin_conformance.runtime import RunContext
 
 

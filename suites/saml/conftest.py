@@ -7,7 +7,7 @@ import pytest
 
 from oin_conformance.attacks.saml import Kit
 from oin_conformance.roles.browser import Browser
-from oin_conformance.roles.saml_idp import SamlIdp
+from oin_conformance.roles.saml import SamlIdp
 from oin_conformance.runtime import RunContext
 from oin_conformance.session_fixtures import configured_section
 from oin_conformance.target import SamlTarget, SignedInProbe, Target

@@ -25,7 +25,7 @@ from oin_conformance.attacks.saml import Kit
 from oin_conformance.failures import CheckFailure, fail, inconclusive
 from oin_conformance.roles.browser import Browser, BrowserError, Page, find_autopost_form, origin
 from oin_conformance.roles.probe import signed_in_as
-from oin_conformance.roles.saml_idp import (
+from oin_conformance.roles.saml import (
     AuthnRequest,
     ResponseSpec,
     SamlError,

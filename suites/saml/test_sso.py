@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from oin_conformance.failures import fail
-from oin_conformance.roles.saml_idp import (
+from oin_conformance.roles.saml import (
     BINDING_POST,
     AuthnRequest,
 )

@@ -8,7 +8,7 @@ import pytest
 
 from fixtures.reference_app import flaws_saml
 from oin_conformance.attacks import saml as attacks
-from oin_conformance.roles.saml_idp import ResponseSpec, SamlIdp
+from oin_conformance.roles.saml import ResponseSpec, SamlIdp
 from oin_conformance.state import generate_keypair
 
 ACS = "http://127.0.0.1:5000/saml/acs"

@@ -25,8 +25,8 @@ from onelogin.saml2.utils import OneLogin_Saml2_Utils
 from signxml import XMLVerifier
 
 from oin_conformance.attacks import saml as attacks
-from oin_conformance.roles import saml_idp
-from oin_conformance.roles.saml_idp import (
+from oin_conformance.roles import saml as saml_idp
+from oin_conformance.roles.saml import (
     NS_DS,
     NS_SAML,
     NS_SAMLP,
