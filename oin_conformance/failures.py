@@ -49,6 +49,12 @@ class CheckFailure(AssertionError):
         return {"title": self.title, "seen": self.seen, "expected": self.expected, "fix": self.fix}
 
 
+def excerpt(text: str, limit: int = 600) -> str:
+    """``text`` stripped and cut at ``limit`` characters (the transcript has all of it)."""
+    text = text.strip()
+    return text if len(text) <= limit else text[:limit] + " …"
+
+
 def _indent(text: str) -> str:
     return text.replace("\n", "\n            ")
 
@@ -69,9 +75,7 @@ class Inconclusive(CheckFailure):
         return "Could not judge: " + super().render()
 
 
-def inconclusive(
-    title: str, *, seen: str, expected: str, fix: str, **details: Any
-) -> Inconclusive:
+def inconclusive(title: str, *, seen: str, expected: str, fix: str, **details: Any) -> Inconclusive:
     """Build an :class:`Inconclusive` (raise the result: ``raise inconclusive(...)``)."""
     return Inconclusive(title=title, seen=seen, expected=expected, fix=fix, details=details)
 

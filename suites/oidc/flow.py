@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 
-from oin_conformance.failures import fail, inconclusive
+from oin_conformance.failures import excerpt, fail, inconclusive
 from oin_conformance.roles.browser import Browser, BrowserError, Page
 from oin_conformance.roles.oidc_op import (
     Observation,
@@ -55,10 +55,9 @@ ORG_AS_FIX = (
 )
 
 
-def excerpt(page: Page) -> str:
-    text = " ".join(page.text.split())
-    cut = text[:EXCERPT] + (" …" if len(text) > EXCERPT else "")
-    return f"HTTP {page.status} at {page.url}\n{cut}"
+def page_excerpt(page: Page) -> str:
+    """Where the browser ended and the start of what it showed (whitespace collapsed)."""
+    return f"HTTP {page.status} at {page.url}\n{excerpt(' '.join(page.text.split()), EXCERPT)}"
 
 
 @dataclass(frozen=True)
@@ -169,7 +168,7 @@ class OidcCheck:
                 "a genuine sign-in signed the test user in"
                 if ok
                 else f"a genuine sign-in did NOT sign the test user in; the callback ended "
-                f"with {excerpt(page)}\nSigned-in probe: {excerpt(probe)}\n"
+                f"with {page_excerpt(page)}\nSigned-in probe: {page_excerpt(probe)}\n"
                 f"Requests the app made to Okta:\n{self.flow_summary()}"
             )
         except (BrowserError, AssertionError) as exc:
@@ -264,4 +263,4 @@ class OidcCheck:
         return describe_token(token) if isinstance(token, str) else "(no ID token issued)"
 
 
-__all__ = ["ORG_AS_FIX", "OidcCheck", "custom_issuer_problem", "excerpt"]
+__all__ = ["ORG_AS_FIX", "OidcCheck", "custom_issuer_problem", "page_excerpt"]

@@ -12,7 +12,7 @@ import pytest
 from oin_conformance.failures import fail, inconclusive
 from oin_conformance.roles.oidc_op import Observation, OktaUser
 
-from .flow import ORG_AS_FIX, OidcCheck, custom_issuer_problem, excerpt
+from .flow import ORG_AS_FIX, OidcCheck, custom_issuer_problem, page_excerpt
 
 AUTHZ_FIX = (
     "Send the user to {issuer}/oauth2/v1/authorize with response_type=code, your client_id, "
@@ -42,7 +42,8 @@ def _signed_in_or_fail(oidc: OidcCheck, title: str, user: OktaUser | None = None
         who = (user or oidc.user).username
         raise fail(
             title,
-            seen=f"{who} is not signed in after the flow.\nSigned-in probe: {excerpt(probe)}\n\n"
+            seen=f"{who} is not signed in after the flow.\n"
+            f"Signed-in probe: {page_excerpt(probe)}\n\n"
             f"Requests the app made to Okta:\n{oidc.flow_summary()}\n\n"
             f"ID token Okta issued:\n{oidc.issued_token()}",
             expected=f"the probe {oidc.url(oidc.probe.url)} answers {oidc.probe.status} and "
@@ -84,7 +85,7 @@ def test_uses_org_authorization_server(oidc_any: OidcCheck) -> None:
     if not reached:
         raise inconclusive(
             "The sign-in never reached Okta, so the authorization server it uses is unknown",
-            seen=f"{excerpt(page)}\n\nRequests the app made to Okta:\n{oidc.flow_summary()}",
+            seen=f"{page_excerpt(page)}\n\nRequests the app made to Okta:\n{oidc.flow_summary()}",
             expected=f"the app's sign-in at {oidc.url(oidc.target.login_url)} sends the user "
             f"to {oidc.op.issuer}/oauth2/v1/authorize",
             fix="Make [oidc] login_url start the OIDC sign-in; then run this check again.",
@@ -221,7 +222,7 @@ def test_third_party_initiated_sign_in(oidc: OidcCheck) -> None:
         raise fail(
             "The initiate login URI does not start a sign-in at Okta",
             seen=f"GET {oidc.url(oidc.target.initiate_login_uri)}?iss={oidc.op.issuer}\n"
-            f"{excerpt(page)}",
+            f"{page_excerpt(page)}",
             expected=f"a redirect to {oidc.op.issuer}/oauth2/v1/authorize with a fresh state",
             fix="Serve the initiate login URI: on GET (or POST) with iss equal to your "
             "configured issuer, start the normal authorization code flow against that issuer "
@@ -251,7 +252,7 @@ def test_signs_in_without_email_verified(oidc: OidcCheck, email_verified: bool |
         raise fail(
             f"Sign-in fails when email_verified is {state}",
             seen=f"email_verified {shown} /userinfo (Okta's code-flow ID token never has it).\n"
-            f"Signed-in probe: {excerpt(probe)}\n\nRequests the app made to Okta:\n"
+            f"Signed-in probe: {page_excerpt(probe)}\n\nRequests the app made to Okta:\n"
             f"{oidc.flow_summary()}",
             expected="the user is signed in",
             fix="Do not require email_verified: each customer's Okta admin controls user "

@@ -17,7 +17,7 @@ from oin_conformance.attacks.oidc import ATTACKS, WRONG_STATE, TokenAttack, wron
 from oin_conformance.failures import fail, inconclusive
 from oin_conformance.roles.oidc_op import describe_token
 
-from .flow import OidcCheck, excerpt
+from .flow import OidcCheck, page_excerpt
 
 ADVISORY = {"alg_none"}
 
@@ -49,7 +49,7 @@ def test_refuses_forged_id_token(oidc: OidcCheck, attack: TokenAttack) -> None:
             "The forged ID token was not delivered",
             seen="The app did not fetch the forged token from the token endpoint, so the "
             f"check proves nothing.\nRequests the app made to Okta:\n{oidc.flow_summary()}"
-            f"\n\n{excerpt(page)}",
+            f"\n\n{page_excerpt(page)}",
             expected="the app redeems the code at the token endpoint (see "
             "oidc.sp_initiated_sign_in)",
             fix="Make the SP-initiated sign-in work first; then run this check again.",
@@ -60,8 +60,8 @@ def test_refuses_forged_id_token(oidc: OidcCheck, attack: TokenAttack) -> None:
         raise fail(
             f"The app accepts an {_lower_first(attack.title)}",
             seen=f"{oidc.user.username} is signed in after the app received this ID token:\n"
-            f"{describe_token(token)}\n\nThe app's response to the callback: {excerpt(page)}\n"
-            f"Signed-in probe: {excerpt(probe)}",
+            f"{describe_token(token)}\n\nThe app's response to the callback: {page_excerpt(page)}\n"
+            f"Signed-in probe: {page_excerpt(probe)}",
             expected="the sign-in is refused and nobody is signed in",
             fix=f"{attack.fix} Risk while this is open: {attack.risk}.",
         )
@@ -82,7 +82,8 @@ def test_refuses_callback_with_wrong_state(oidc: OidcCheck) -> None:
         raise inconclusive(
             "The callback with the forged state was not delivered",
             seen="No request to the app's redirect URI carried the forged state and got an "
-            f"answer.\nRequests the app made to Okta:\n{oidc.flow_summary()}\n\n{excerpt(page)}",
+            f"answer.\nRequests the app made to Okta:\n{oidc.flow_summary()}\n\n"
+            f"{page_excerpt(page)}",
             expected="Okta's redirect (code + forged state) reaches the app's redirect_uri",
             fix="Make the SP-initiated sign-in work first; then run this check again.",
         )
@@ -93,7 +94,7 @@ def test_refuses_callback_with_wrong_state(oidc: OidcCheck) -> None:
             "The app accepts a callback whose state it never issued",
             seen=f"The app sent state={sent!r}; Okta's redirect carried state={forged!r}; "
             f"{oidc.user.username} is signed in.\nThe app's response to the callback: "
-            f"{excerpt(page)}\nSigned-in probe: {excerpt(probe)}",
+            f"{page_excerpt(page)}\nSigned-in probe: {page_excerpt(probe)}",
             expected="the callback is refused and nobody is signed in",
             fix=WRONG_STATE.fix,
         )
@@ -141,8 +142,9 @@ def test_accepts_token_signed_by_a_newly_rotated_key(oidc: OidcCheck) -> None:
         "Sign-in fails after Okta rotates its signing key",
         seen=f"ID token signed with the new key (kid {key.kid}):\n{oidc.issued_token()}\n\n"
         f"JWKS fetched again after the rotation: {'yes' if refetched else 'no'} (also not "
-        f"after {REFETCH_COOLDOWN_S:g} s)\nThe app's response to the callback: {excerpt(page)}\n"
-        f"Signed-in probe: {excerpt(probe)}",
+        f"after {REFETCH_COOLDOWN_S:g} s)\n"
+        f"The app's response to the callback: {page_excerpt(page)}\n"
+        f"Signed-in probe: {page_excerpt(probe)}",
         expected="the app fetches the JWKS again on an unknown kid (at once, or after a "
         "cooldown of up to a minute) and signs the user in",
         fix="Cache Okta's keys by kid, and on a kid you do not know fetch jwks_uri again "

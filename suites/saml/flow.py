@@ -22,7 +22,7 @@ import pytest
 from lxml import etree
 
 from oin_conformance.attacks.saml import Kit
-from oin_conformance.failures import CheckFailure, fail, inconclusive
+from oin_conformance.failures import CheckFailure, excerpt, fail, inconclusive
 from oin_conformance.roles.browser import Browser, BrowserError, Page, find_autopost_form, origin
 from oin_conformance.roles.probe import signed_in_as
 from oin_conformance.roles.saml import (
@@ -42,11 +42,6 @@ from oin_conformance.transcript import Transcript
 
 #: How much decoded XML a failure's "seen" text quotes (the transcript has all of it).
 XML_EXCERPT = 2500
-
-
-def excerpt(text: str, limit: int = 600) -> str:
-    text = text.strip()
-    return text if len(text) <= limit else text[:limit] + " …"
 
 
 PathName = Literal["idp", "sp"]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from oin_conformance.failures import CheckFailure, fail
+from oin_conformance.failures import CheckFailure, excerpt, fail
 from oin_conformance.roles.scim_client import (
     CORE_1,
     ERROR_URN,
@@ -33,11 +33,6 @@ FEATURE_WORDS = {
     "import_groups": "Import Groups",
     "group_push": "Push Groups",
 }
-
-
-def excerpt(text: str, limit: int = 800) -> str:
-    text = text.strip()
-    return text if len(text) <= limit else text[:limit] + " …"
 
 
 def is_int(value: Any) -> bool:

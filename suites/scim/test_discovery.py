@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from oin_conformance.failures import fail
+from oin_conformance.failures import excerpt, fail
 from oin_conformance.roles.scim_client import CORE_1
 
-from .okta import ScimCheck, excerpt, expect_status, field, is_int
+from .okta import ScimCheck, expect_status, field, is_int
 
 
 @dataclass(frozen=True)
