@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from oin_conformance.requirements import DOCS, SCIM_PREP, SCIM_TEST, WIZARD_SCIM, Requirement
+from oin_conformance.requirements import DOCS, SCIM_PREP, SCIM_TEST, Requirement
 
 SCIM20 = "https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20/"
 SCIM11 = "https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-11/"
@@ -79,12 +79,6 @@ REQUIREMENTS = [
         "SCIM-ERRORS",
         "Errors carry the SCIM Error body (schemas, detail, status) that Okta shows to admins",
         SCIM20,
-    ),
-    Requirement(
-        "SCIM-WIZARD",
-        "OIN Wizard submissions need SCIM 2.0 with Header, Bearer or OAuth 2 authentication "
-        "(SCIM 1.1 and Basic auth are private-integration only)",
-        WIZARD_SCIM,
     ),
     Requirement(
         "SCIM-DATA-SAFETY",

@@ -16,8 +16,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pytest
 
 from oin_conformance.failures import excerpt, fail, inconclusive
+from oin_conformance.requirements.rules import ORG_AS_FIX, custom_issuer_problem
 from oin_conformance.roles.browser import Browser, BrowserError, Page
-from oin_conformance.roles.oidc_op import (
+from oin_conformance.roles.oidc import (
     Observation,
     OktaOrgOP,
     OktaUser,
@@ -30,29 +31,6 @@ from oin_conformance.target import OidcTarget, SignedInProbe
 from oin_conformance.transcript import Transcript
 
 EXCERPT = 600
-
-
-def custom_issuer_problem(issuer: str) -> str | None:
-    """Why the configured issuer is not an org authorization server, or None."""
-    if not issuer:
-        return None
-    path = urlsplit(issuer).path.rstrip("/")
-    if not path:
-        return None
-    if path.startswith("/oauth2/"):
-        server = path.removeprefix("/oauth2/").split("/")[0]
-        which = "the `default` custom" if server == "default" else f"the custom ({server})"
-        return f"issuer {issuer!r} names {which} authorization server"
-    return f"issuer {issuer!r} has a path ({path}); an Okta org URL has none"
-
-
-ORG_AS_FIX = (
-    "Configure the app with the org authorization server: issuer = the bare Okta org URL "
-    "(https://{yourOktaDomain}, no path), discovery at {issuer}/.well-known/openid-configuration, "
-    "endpoints under {issuer}/oauth2/v1/. The OIN does not allow custom authorization servers, "
-    "including `default`: they exist only in orgs with API Access Management, so the "
-    "integration would break in most customer orgs."
-)
 
 
 def page_excerpt(page: Page) -> str:
@@ -95,7 +73,7 @@ class OidcCheck:
 
     @property
     def user(self) -> OktaUser:
-        return self.op.behaviour.user or self.op.default_user
+        return self.op.current_user()
 
     def url(self, value: str) -> str:
         return self.ctx.url(value)
@@ -223,10 +201,9 @@ class OidcCheck:
             ) from None
 
     def collect(self) -> None:
-        """Move the app's back-channel calls to the OP into the check's transcript."""
-        with self.op._lock:  # noqa: SLF001 - the OP's lock guards its lists
-            exchanges, self.op.exchanges = self.op.exchanges, []
-        for e in exchanges:
+        """Move the app's back-channel calls to the OP into the check's transcript (which
+        redacts them as it records them)."""
+        for e in self.op.take_exchanges():
             self.transcript.record(
                 method=e.method,
                 url=e.url,
@@ -235,8 +212,9 @@ class OidcCheck:
                 status=e.status,
                 response_headers=e.response_headers,
                 response_body=e.response_body,
-                started=time.perf_counter() - e.duration,
-                note="back channel: app -> Okta",
+                started=time.perf_counter() - e.elapsed_ms / 1000,
+                error=e.error,
+                note=e.note,
                 decoded=e.decoded,
             )
 
@@ -246,7 +224,7 @@ class OidcCheck:
     def flow_summary(self) -> str:
         """What the app did at the OP, for a failure's "seen"."""
         lines = []
-        for o in self.op.observations:
+        for o in self.op.seen():
             detail = ""
             if o.kind == "authorize":
                 detail = f" -> {o.details.get('outcome', '')}"

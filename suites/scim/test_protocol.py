@@ -1,5 +1,5 @@
-"""Protocol hygiene and submission rules: response content type, and whether the SCIM
-version and auth mode can be submitted through the OIN Wizard."""
+"""Protocol hygiene: the response content type. (Whether the SCIM version and auth mode can
+be submitted through the OIN Wizard is the submission suite's one check of that rule.)"""
 
 from __future__ import annotations
 
@@ -36,29 +36,4 @@ def test_responds_with_scim_content_type(scim: ScimCheck) -> None:
             expected=f"Content-Type: {wanted}",
             fix=f"Send JSON bodies as {wanted} (RFC 7644 §3.1). Okta tolerates others, "
             "stricter clients do not.",
-        )
-
-
-@pytest.mark.oin(requirement="SCIM-WIZARD", severity="advisory")
-def test_scim_version_can_be_submitted(scim: ScimCheck) -> None:
-    """The OIN Wizard accepts SCIM 2.0 only; SCIM 1.1 is for private integrations."""
-    if scim.version != "2.0":
-        raise fail(
-            "SCIM 1.1 cannot be submitted through the OIN Wizard",
-            seen=f'[scim] version = "{scim.version}"',
-            expected='version = "2.0"',
-            fix="Implement SCIM 2.0 for an OIN listing; SCIM 1.1 works only for private "
-            "(App Integration Wizard) integrations.",
-        )
-
-
-@pytest.mark.oin(requirement="SCIM-WIZARD", severity="advisory")
-def test_auth_mode_can_be_submitted(scim: ScimCheck) -> None:
-    """The OIN Wizard offers Header, Bearer and OAuth 2 authentication, not Basic."""
-    if scim.session.auth.mode == "basic":
-        raise fail(
-            "Basic authentication cannot be submitted through the OIN Wizard",
-            seen='[scim.auth] mode = "basic"',
-            expected='mode = "header", "bearer" or "oauth2"',
-            fix="Offer a token (Header or Bearer) or OAuth 2 for the OIN integration.",
         )

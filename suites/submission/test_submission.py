@@ -7,11 +7,15 @@ Wizard's fields and the submissions API's field limits).
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 import pytest
 
 from oin_conformance.failures import fail
+from oin_conformance.requirements.rules import (
+    ORG_AS_FIX,
+    custom_issuer_problem,
+    scim_wizard_problems,
+)
 from oin_conformance.roles.browser import Browser, BrowserError
 from oin_conformance.runtime import RunContext
 from oin_conformance.target import OIN_USE_CASES, SubmissionTarget, Target
@@ -347,28 +351,27 @@ def test_oidc_issuer_is_the_org_authorization_server(oin_target: Target) -> None
     """An OIDC integration is configured with the org authorization server's issuer."""
     if oin_target.oidc is None:
         pytest.skip("the target has no [oidc] section")
-    path = urlsplit(oin_target.oidc.issuer).path.rstrip("/")
-    if path.startswith("/oauth2"):
+    problem = custom_issuer_problem(oin_target.oidc.issuer)
+    if problem:
         raise fail(
             "The app is configured for a custom or default authorization server",
-            seen=f"[oidc] issuer = {oin_target.oidc.issuer}",
+            seen=f"[oidc] {problem}",
             expected="the org URL with no path (https://{yourOktaDomain})",
-            fix="Configure the issuer https://{yourOktaDomain} and /oauth2/v1/ endpoints; the "
-            "OIN does not allow custom authorization servers or 'default'.",
+            fix=ORG_AS_FIX,
         )
 
 
 @pytest.mark.oin(requirement="SUB-SCIM-WIZARD", severity="blocking")
-def test_scim_is_submittable_through_the_wizard(oin_target: Target) -> None:
-    """Wizard SCIM submissions need SCIM 2.0 and header, bearer or OAuth 2 authentication."""
+def test_scim_is_submittable_through_the_wizard(
+    oin_target: Target, submission: SubmissionTarget
+) -> None:
+    """Wizard SCIM submissions need SCIM 2.0 and header, bearer or OAuth 2 authentication
+    (the one check of this rule: a SCIM 1.1 or Basic-auth server is tested like any other,
+    and only its OIN submission is blocked)."""
     scim = oin_target.scim
     if scim is None:
         pytest.skip("the target has no [scim] section")
-    problems = []
-    if scim.version != "2.0":
-        problems.append(f"version = {scim.version!r}")
-    if scim.auth.mode == "basic":
-        problems.append('auth mode = "basic"')
+    problems = scim_wizard_problems(scim.version, scim.auth.mode)
     if problems:
         raise fail(
             "This SCIM integration cannot be submitted through the OIN Wizard",
