@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         func = _role("oin_conformance.roles.saml", "idp_metadata")
         print(func(target, StateFolder(target.state_dir())))  # type: ignore[operator]
         return 0
-    func = _role("oin_conformance.roles.oidc_op", "op_info")
+    func = _role("oin_conformance.wiring.oidc", "op_info")
     print(func(target))  # type: ignore[operator]
     return 0
 

@@ -74,12 +74,13 @@ def oin_run(pytestconfig: pytest.Config) -> Iterator[RunContext]:
         warnings.warn(f"oin-conformance: at the end of the run: {problem}", stacklevel=1)
 
 
-#: For each protocol, the role module whose ``harness_info(ctx) -> dict`` prepares what an
+#: For each protocol, the module (its run wiring, or a role not yet split) whose
+#: ``harness_info(ctx) -> dict`` prepares what an
 #: ISV configures once in their app (IdP metadata, OP issuer and client, SCIM credentials),
 #: starting any server the role needs before the app starts.
 HARNESS_INFO = {
     "saml": "oin_conformance.wiring.saml",
-    "oidc": "oin_conformance.roles.oidc_op",
+    "oidc": "oin_conformance.wiring.oidc",
     "scim": "oin_conformance.roles.scim_client",
 }
 

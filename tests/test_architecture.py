@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,44 +14,60 @@ from tests.conftest import REPO
 
 PACKAGE = REPO / "oin_conformance"
 
-# layer (path prefix under oin_conformance/) -> imports it must not make
-FORBIDDEN = {
+#: The dependency rule as an allow-list: layer (a path under oin_conformance/, the longest
+#: match wins) -> the package modules it may import (a name allows its submodules). Every
+#: import counts, also those under ``if TYPE_CHECKING:`` and those inside functions.
+ALLOWED: dict[str, tuple[str, ...]] = {
+    "__init__.py": (),
+    "names.py": (),
+    "failures.py": (),
+    "transcript.py": (),
+    "state.py": (),
+    "target.py": (),
+    "requirements/": ("oin_conformance.requirements",),
     "roles/": (
-        "pytest",
-        "_pytest",
-        "oin_conformance.suites",
-        "suites",
-        "oin_conformance.report",
-        "oin_conformance.runtime",
-        "oin_conformance.plugin",
-        "oin_conformance.session_fixtures",
+        "oin_conformance",
+        "oin_conformance.roles",
+        "oin_conformance.transcript",
+        "oin_conformance.failures",
+        "oin_conformance.state",
+        "oin_conformance.target",
     ),
     "attacks/": (
-        "pytest",
-        "_pytest",
-        "oin_conformance.suites",
-        "suites",
-        "oin_conformance.report",
-        "oin_conformance.runtime",
-        "oin_conformance.plugin",
+        "oin_conformance",
+        "oin_conformance.attacks",
+        "oin_conformance.roles",
+        "oin_conformance.state",
+        "oin_conformance.transcript",
     ),
-    "report/": ("oin_conformance.roles", "oin_conformance.attacks", "oin_conformance.suites"),
-    "transcript.py": ("pytest", "oin_conformance.roles", "oin_conformance.report"),
-    "failures.py": ("pytest", "oin_conformance.roles", "oin_conformance.report"),
-    "state.py": ("pytest", "oin_conformance.roles", "oin_conformance.report"),
-    "target.py": ("pytest", "oin_conformance.roles", "oin_conformance.report"),
+    "report/": (
+        "oin_conformance",
+        "oin_conformance.report",
+        "oin_conformance.names",
+        "oin_conformance.failures",
+        "oin_conformance.transcript",
+        "oin_conformance.target",
+    ),
+    "plugin.py": ("oin_conformance.names", "oin_conformance.runtime"),
 }
+#: Layers that run the harness: anything in the package but the suites (and the plugin).
+RUN_LAYERS = ("runtime.py", "session_fixtures.py", "catalogue.py", "wiring/", "cli.py")
+#: Third-party modules only the pytest-facing layers may import.
+PYTEST_MODULES = ("pytest", "_pytest", "pytest_html", "xdist")
+PYTEST_FREE = ("names.py", "failures.py", "transcript.py", "state.py", "target.py",
+               "requirements/", "roles/", "attacks/")  # fmt: skip
 
 
-def imports_of(path: Path) -> list[tuple[str, bool]]:
-    """(module, at_top_level) for every import in a file; type-checking-only ones skipped."""
+def imports_of(path: Path, *, counting_type_checking: bool = True) -> list[tuple[str, bool]]:
+    """(module, at_top_level) for every absolute import in a file."""
     tree = ast.parse(path.read_text())
     found: list[tuple[str, bool]] = []
     type_only: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            for child in ast.walk(node):
-                type_only.add(id(child))
+    if not counting_type_checking:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                for child in ast.walk(node):
+                    type_only.add(id(child))
     top = {id(n) for n in tree.body}
     for node in ast.walk(tree):
         if id(node) in type_only:
@@ -62,22 +79,85 @@ def imports_of(path: Path) -> list[tuple[str, bool]]:
     return found
 
 
-def test_layers_respect_the_dependency_rule() -> None:
+def _layer(rel: str) -> str | None:
+    keys = [
+        k for k in (*ALLOWED, *RUN_LAYERS) if rel == k or (k.endswith("/") and rel.startswith(k))
+    ]
+    return max(keys, key=len) if keys else None
+
+
+def _within(module: str, names: tuple[str, ...]) -> bool:
+    """``module`` is one of ``names`` or inside one (the package root itself, for
+    ``__version__``, allows only itself)."""
+    return any(
+        module == n or (n != "oin_conformance" and module.startswith(n + ".")) for n in names
+    )
+
+
+def rule_violations(package: Path) -> list[str]:
+    """Every import in ``package`` that its layer does not allow (and unknown modules)."""
     problems = []
-    for path in sorted(PACKAGE.rglob("*.py")):
-        rel = path.relative_to(PACKAGE).as_posix()
-        for prefix, banned in FORBIDDEN.items():
-            if not rel.startswith(prefix):
-                continue
-            for module, _ in imports_of(path):
-                if any(module == b or module.startswith(b + ".") for b in banned):
+    for path in sorted(package.rglob("*.py")):
+        rel = path.relative_to(package).as_posix()
+        layer = _layer(rel)
+        if layer is None:
+            problems.append(f"{rel} belongs to no layer of the dependency rule")
+            continue
+        for module, _ in imports_of(path):
+            if module.startswith("oin_conformance"):
+                if layer in RUN_LAYERS:
+                    ok = not _within(module, ("oin_conformance.suites", "oin_conformance.plugin"))
+                else:
+                    ok = _within(module, ALLOWED[layer])
+                if not ok:
                     problems.append(f"{rel} imports {module}")
-    assert problems == []
+            elif module in ("suites", "fixtures", "tests") or module.split(".")[0] in (
+                "suites",
+                "fixtures",
+                "tests",
+            ):
+                problems.append(f"{rel} imports {module}")
+            elif layer in PYTEST_FREE and module.split(".")[0] in PYTEST_MODULES:
+                problems.append(f"{rel} imports {module}")
+    return problems
+
+
+def test_layers_respect_the_dependency_rule() -> None:
+    assert rule_violations(PACKAGE) == []
+
+
+@pytest.mark.parametrize(
+    ("module", "line"),
+    [
+        ("roles/probe.py", "from oin_conformance.runtime import RunContext"),
+        ("roles/probe.py", "if TYPE_CHECKING:\n    from oin_conformance.report import model"),
+        ("report/model.py", "from oin_conformance.session_fixtures import oin_run"),
+        ("transcript.py", "from oin_conformance.runtime import RunContext"),
+        ("runtime.py", "from oin_conformance.suites.saml import flow"),
+        ("attacks/oidc.py", "import pytest"),
+        ("state.py", "def later() -> None:\n    from oin_conformance.roles import browser"),
+        # Roles are libraries: the run wiring imports them, never the other way round.
+        ("roles/oidc/provider.py", "from oin_conformance.wiring.oidc import ensure_op"),
+        ("roles/oidc/tokens.py", "import oin_conformance.wiring"),
+        ("attacks/oidc.py", "from oin_conformance.wiring import oidc"),
+    ],
+)
+def test_the_rule_catches_a_planted_forbidden_import(
+    tmp_path: Path, module: str, line: str
+) -> None:
+    """A scratch copy of the package with one forbidden import added fails the rule."""
+    copy = tmp_path / "oin_conformance"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    target = copy / module
+    target.write_text(target.read_text() + "\n" + line + "\n")
+    found = set(rule_violations(copy)) - set(rule_violations(PACKAGE))
+    assert len(found) == 1 and found.pop().startswith(f"{module} imports "), found
 
 
 def test_plugin_imports_only_pytest_and_stdlib_at_top_level() -> None:
     allowed = set(sys.stdlib_module_names) | {"pytest", "__future__"}
     top = [m for m, at_top in imports_of(PACKAGE / "plugin.py") if at_top]
+    top = [m for m in top if m != "oin_conformance.names"]  # the stdlib-only leaf
     assert [m for m in top if m.split(".")[0] not in allowed] == []
 
 

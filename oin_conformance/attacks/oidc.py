@@ -1,4 +1,4 @@
-"""Forged and broken ID tokens, beside the honest provider (``roles.oidc_op``).
+"""Forged and broken ID tokens, beside the honest provider (``roles.oidc``).
 
 Each attack is a small named mutator: it takes the honest :class:`TokenParts` the token
 endpoint was about to sign and returns the compact token it sends instead. Every forgery
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from joserfc.jwk import RSAKey
 
-from oin_conformance.roles.oidc_op import Mutator, TokenParts, sign_jws
+from oin_conformance.roles.oidc.tokens import Mutator, TokenParts, sign_jws
 
 OTHER_ORG = "https://attacker-org.okta.com"
 OTHER_CLIENT = "0oa1otherclient00000"

@@ -29,6 +29,12 @@ REQUIREMENTS = [
         OIDC_GUIDE,
     ),
     Requirement(
+        "OIDC-NO-REFRESH-TOKENS",
+        "The integration asks for no refresh tokens (no `offline_access`): the OIN does not "
+        "support them",
+        PREREQ,
+    ),
+    Requirement(
         "OIDC-IDP-FLOW",
         "Sign-in started from the Okta dashboard (initiate login URI with iss) works",
         WIZARD_OIDC,

@@ -8,11 +8,12 @@ from collections.abc import Iterator
 import pytest
 
 from oin_conformance.roles.browser import Browser
-from oin_conformance.roles.oidc_op import OktaOrgOP, OPError, ensure_op
+from oin_conformance.roles.oidc import OktaOrgOP, OPError
 from oin_conformance.runtime import RunContext
 from oin_conformance.session_fixtures import configured_section
 from oin_conformance.target import OidcTarget, Target
 from oin_conformance.transcript import Transcript
+from oin_conformance.wiring.oidc import ensure_op
 
 from .flow import Controls, OidcCheck, custom_issuer_problem
 

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from oin_conformance.failures import fail, inconclusive
-from oin_conformance.roles.oidc_op import Observation, OktaUser
+from oin_conformance.roles.oidc import Observation, OktaUser
 
 from .flow import ORG_AS_FIX, OidcCheck, custom_issuer_problem, page_excerpt
 
@@ -208,6 +208,43 @@ def test_token_request_authenticates_the_client(oidc: OidcCheck) -> None:
             "client's id and secret, and the same redirect_uri as on the authorize request",
             fix="Authenticate with HTTP Basic (client_id:client_secret) or in the form body, "
             "never both and never neither; send the exact redirect_uri and the PKCE verifier.",
+        )
+
+
+@pytest.mark.oin(requirement="OIDC-NO-REFRESH-TOKENS", severity="blocking")
+def test_does_not_ask_for_refresh_tokens(oidc: OidcCheck) -> None:
+    """The app asks for no refresh token: no `offline_access` scope, no refresh_token grant.
+
+    The OIN rule (Okta's OIN submission requirements, "OIDC/OAuth 2.0 integration
+    limitations"): an OIDC integration uses the org authorization server only, and refresh
+    tokens and the `offline_access` scope are not supported there. Okta's org server answers
+    an OIN app's `offline_access` with `invalid_scope` and its refresh-token grant with
+    `unauthorized_client`, so an app that asks signs nobody in at a customer's org; Okta's
+    review sends such a submission back. Facts: reference/oidc.md §1.4, §2.1.
+    """
+    oidc.sign_in()
+    obs = _authorize(oidc)
+    asked = "offline_access" in obs.params.get("scope", "").split()
+    refreshes = [o for o in oidc.op.seen("token") if o.details.get("grant_type") == "refresh_token"]
+    if asked or refreshes:
+        seen = []
+        if asked:
+            seen.append(
+                f"{obs.method} {obs.path} with scope={obs.params.get('scope')!r}\n"
+                f"Okta answered: {obs.details.get('outcome', '')}"
+            )
+        if refreshes:
+            seen.append(f"{len(refreshes)} token request(s) with grant_type=refresh_token")
+        raise fail(
+            "The app asks for refresh tokens, which the OIN does not support",
+            seen="\n".join(seen),
+            expected="an authorize request without offline_access (e.g. scope='openid email "
+            "profile') and no refresh_token grant",
+            fix="Drop offline_access from the requested scopes and do not use refresh tokens: "
+            "keep the user's session in the app, and send the user to Okta's authorize endpoint "
+            "again when it expires (Okta signs them in silently while their Okta session lasts). "
+            "Okta's org authorization server, the only one the OIN allows, refuses "
+            "offline_access to OIN integrations.",
         )
 
 

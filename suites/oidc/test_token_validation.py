@@ -15,7 +15,7 @@ import pytest
 
 from oin_conformance.attacks.oidc import ATTACKS, WRONG_STATE, TokenAttack, wrong_state
 from oin_conformance.failures import fail, inconclusive
-from oin_conformance.roles.oidc_op import describe_token
+from oin_conformance.roles.oidc import describe_token
 
 from .flow import OidcCheck, page_excerpt
 

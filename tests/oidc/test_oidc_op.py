@@ -18,15 +18,15 @@ from joserfc.errors import BadSignatureError, JoseError
 from joserfc.jwk import KeySet
 
 from oin_conformance.attacks.oidc import ATTACKS, OTHER_CLIENT, OTHER_ORG, wrong_state
-from oin_conformance.roles.oidc_op import (
+from oin_conformance.roles.oidc import (
     OktaOrgOP,
     OktaUser,
     OPError,
     decode_unverified,
-    op_info,
 )
 from oin_conformance.state import StateFolder
 from oin_conformance.target import load
+from oin_conformance.wiring.oidc import op_info
 
 CLIENT_ID = "0oa1unittestclient00"
 SECRET = "unit-test-client-secret-value"
@@ -487,3 +487,353 @@ def test_logout_needs_a_known_id_token_hint_and_a_registered_uri(op: OktaOrgOP) 
     assert ok.status_code == 302
     assert ok.headers["Location"] == "http://127.0.0.1:9/bye?state=s1"
     assert op.seen("logout")
+
+
+# --- authlib's validation, answered as Okta answers ------------------------------------------
+
+TOKEN_PATH = "/oauth2/v1/token"
+
+
+def assertion(
+    op: OktaOrgOP,
+    *,
+    key: Any = None,
+    alg: str = "HS256",
+    audience: str | None = None,
+    expires_in: int = 300,
+    jti: str | None = None,
+) -> str:
+    """An RFC 7523 client assertion (client_secret_jwt unless another key is given)."""
+    import time
+
+    from joserfc.jwk import OctKey
+
+    now = int(time.time())
+    claims = {
+        "iss": CLIENT_ID,
+        "sub": CLIENT_ID,
+        "aud": audience or op.url + TOKEN_PATH,
+        "iat": now,
+        "exp": now + expires_in,
+        "jti": jti or secrets.token_urlsafe(16),
+    }
+    return jwt.encode({"alg": alg}, claims, key or OctKey.import_key(SECRET), [alg])
+
+
+def redeem_with_assertion(op: OktaOrgOP, client_assertion: str, **extra: str) -> requests.Response:
+    code = callback_params(authorize(op))["code"]
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": CALLBACK,
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": client_assertion,
+        **extra,
+    }
+    return requests.post(op.url + TOKEN_PATH, data=data, timeout=5)
+
+
+def test_discovery_advertises_only_what_works_and_is_valid_metadata(op: OktaOrgOP) -> None:
+    from authlib.oidc.discovery import OpenIDProviderMetadata
+
+    doc = requests.get(op.url + "/.well-known/openid-configuration", timeout=5).json()
+    OpenIDProviderMetadata(doc).validate()  # authlib's OIDC Discovery 1.0 rules
+    assert doc["response_types_supported"] == ["code"]  # no implicit or hybrid flows
+    assert doc["grant_types_supported"] == ["authorization_code", "refresh_token"]
+    assert "private_key_jwt" not in doc["token_endpoint_auth_methods_supported"]
+    assert doc["token_endpoint_auth_methods_supported"] == [
+        "client_secret_basic",
+        "client_secret_post",
+        "client_secret_jwt",
+        "none",
+    ]
+    for absent in (
+        "registration_endpoint",
+        "device_authorization_endpoint",
+        "pushed_authorization_request_endpoint",
+        "request_parameter_supported",
+    ):
+        assert absent not in doc
+    assert "offline_access" in doc["scopes_supported"]  # as in Okta's document; refused
+
+
+def test_client_secret_jwt_is_accepted(op: OktaOrgOP) -> None:
+    resp = redeem_with_assertion(op, assertion(op))
+    assert resp.status_code == 200, resp.text
+    obs = op.last("token")
+    assert obs is not None and obs.details["client_auth"] == "client_secret_jwt"
+    assert obs.params["client_assertion"] == "[present]"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "description"),
+    [
+        ({"expires_in": -3600}, "The client_assertion token is expired."),
+        (
+            {"audience": "https://other-org.okta.com/oauth2/v1/token"},
+            "The audience claim for client_assertion must be the endpoint invoked for the request.",
+        ),
+        (
+            {"audience": "OP/oauth2/v1/introspect"},
+            "The audience claim for client_assertion must be the endpoint invoked for the request.",
+        ),
+    ],
+    ids=["expired", "other audience", "another endpoint"],
+)
+def test_client_assertion_is_validated_by_authlib(
+    op: OktaOrgOP, kwargs: dict[str, Any], description: str
+) -> None:
+    if str(kwargs.get("audience", "")).startswith("OP"):
+        kwargs = {"audience": op.url + str(kwargs["audience"])[2:]}
+    resp = redeem_with_assertion(op, assertion(op, **kwargs))
+    assert resp.status_code == 401
+    assert resp.json() == {"error": "invalid_client", "error_description": description}
+    assert resp.headers["WWW-Authenticate"] == 'Basic realm="Okta"'
+    obs = op.last("token")
+    assert obs is not None and obs.details["error"] == f"invalid_client: {description}"
+
+
+def test_client_assertion_signed_with_another_secret_or_replayed_is_refused(
+    op: OktaOrgOP,
+) -> None:
+    from joserfc.jwk import OctKey
+
+    forged = assertion(op, key=OctKey.import_key("another-secret-of-some-length-00"))
+    resp = redeem_with_assertion(op, forged)
+    assert resp.status_code == 401 and resp.json()["error"] == "invalid_client"
+    once = assertion(op, jti="jti-used-once")
+    assert redeem_with_assertion(op, once).status_code == 200
+    again = redeem_with_assertion(op, assertion(op, jti="jti-used-once"))
+    assert again.status_code == 401 and again.json()["error"] == "invalid_client"
+
+
+def test_private_key_jwt_is_refused_when_the_client_has_no_keys(op: OktaOrgOP) -> None:
+    from joserfc.jwk import RSAKey
+
+    key = RSAKey.generate_key(2048, auto_kid=True)
+    resp = redeem_with_assertion(op, assertion(op, key=key, alg="RS256"))
+    assert resp.status_code == 401
+    assert resp.json()["error"] == "invalid_client"
+    assert "private_key_jwt" in resp.json()["error_description"]
+
+
+def test_private_key_jwt_works_and_is_advertised_with_the_clients_keys(
+    state: StateFolder,
+) -> None:
+    from joserfc.jwk import RSAKey
+
+    client_key = RSAKey.generate_key(2048, auto_kid=True)
+    server = OktaOrgOP(
+        keys=[state.keypair("op", "op")],
+        client_id=CLIENT_ID,
+        client_secret=SECRET,
+        redirect_uris=[CALLBACK],
+        user=ADA,
+        client_jwks={"keys": [client_key.as_dict(private=False)]},
+    ).start()
+    try:
+        doc = requests.get(server.url + "/.well-known/openid-configuration", timeout=5).json()
+        assert "private_key_jwt" in doc["token_endpoint_auth_methods_supported"]
+        ok = redeem_with_assertion(server, assertion(server, key=client_key, alg="RS256"))
+        assert ok.status_code == 200, ok.text
+        obs = server.last("token")
+        assert obs is not None and obs.details["client_auth"] == "private_key_jwt"
+        stranger = RSAKey.generate_key(2048, auto_kid=True)
+        bad = redeem_with_assertion(server, assertion(server, key=stranger, alg="RS256"))
+        assert bad.status_code == 401 and bad.json()["error"] == "invalid_client"
+        old = assertion(server, key=client_key, alg="RS256", expires_in=-3600)
+        expired = redeem_with_assertion(server, old)
+        assert expired.json()["error_description"] == "The client_assertion token is expired."
+    finally:
+        server.stop()
+
+
+def test_credentials_in_header_and_body_are_refused(op: OktaOrgOP) -> None:
+    code = callback_params(authorize(op))["code"]
+    resp = requests.post(
+        op.url + TOKEN_PATH,
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": CALLBACK,
+            "client_id": CLIENT_ID,
+            "client_secret": SECRET,
+        },
+        auth=(CLIENT_ID, SECRET),
+        timeout=5,
+    )
+    assert resp.status_code == 400
+    assert resp.json()["error"] == "invalid_request"
+    assert resp.json()["error_description"].startswith("Cannot supply multiple client credentials")
+
+
+def s256(verifier: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    ("verifier", "status", "error"),
+    [
+        ("wrong-" + "v" * 50, 400, "invalid_grant"),
+        ("short-verifier", 400, "invalid_request"),
+        ("bad characters!" + "v" * 40, 400, "invalid_request"),
+        ("", 400, "invalid_request"),
+    ],
+    ids=["wrong", "too short", "bad characters", "missing"],
+)
+def test_a_bad_pkce_verifier_is_refused(
+    op: OktaOrgOP, verifier: str, status: int, error: str
+) -> None:
+    genuine = secrets.token_urlsafe(48)
+    params = callback_params(
+        authorize(op, code_challenge=s256(genuine), code_challenge_method="S256")
+    )
+    extra = {"code_verifier": verifier} if verifier else {}
+    resp = redeem(op, params["code"], **extra)
+    assert resp.status_code == status
+    assert resp.json()["error"] == error
+    if error == "invalid_grant":
+        assert resp.json()["error_description"] == "PKCE verification failed."
+
+
+def test_a_verifier_without_a_challenge_is_refused(op: OktaOrgOP) -> None:
+    code = callback_params(authorize(op))["code"]
+    resp = redeem(op, code, code_verifier=secrets.token_urlsafe(48))
+    assert resp.status_code == 400 and resp.json()["error"] == "invalid_request"
+
+
+def test_pkce_challenge_without_method_is_refused(op: OktaOrgOP) -> None:
+    params = callback_params(authorize(op, code_challenge=s256(secrets.token_urlsafe(48))))
+    assert params["error"] == "invalid_request" and "code" not in params
+
+
+def test_offline_access_is_refused_as_okta_refuses_an_oin_app(op: OktaOrgOP) -> None:
+    """The OIN: no refresh tokens and no offline_access for integrations (reference/oidc.md
+    §2.1): the org server answers invalid_scope, and no code is issued."""
+    params = callback_params(authorize(op, scope="openid email profile offline_access"))
+    assert params["error"] == "invalid_scope"
+    assert params["error_description"] == "The requested scope is invalid, unknown, or malformed."
+    assert params["state"] == "st-1" and "code" not in params
+    obs = op.last("authorize")
+    assert obs is not None and obs.details["outcome"].startswith("invalid_scope: ")
+
+
+def test_no_refresh_token_is_issued_and_the_grant_is_refused(op: OktaOrgOP) -> None:
+    body = sign_in(op)
+    assert "refresh_token" not in body
+    for grant_type in ("refresh_token", "password"):
+        resp = requests.post(
+            op.url + TOKEN_PATH,
+            data={"grant_type": grant_type, "refresh_token": "x", "username": "u"},
+            auth=(CLIENT_ID, SECRET),
+            timeout=5,
+        )
+        assert resp.status_code == 400
+        assert resp.json() == {
+            "error": "unauthorized_client",
+            "error_description": "The client is not authorized to use the provided grant "
+            "type. Configured grant types: [authorization_code].",
+        }
+    unknown = requests.post(
+        op.url + TOKEN_PATH, data={"grant_type": "magic"}, auth=(CLIENT_ID, SECRET), timeout=5
+    )
+    assert unknown.status_code == 400 and unknown.json()["error"] == "unsupported_grant_type"
+    unauthenticated = requests.post(
+        op.url + TOKEN_PATH, data={"grant_type": "refresh_token", "refresh_token": "x"}, timeout=5
+    )
+    assert unauthenticated.status_code == 401
+    assert unauthenticated.json()["error_description"] == "No client credentials found."
+
+
+@pytest.mark.parametrize("response_type", ["token", "id_token", "code id_token", "id_token token"])
+def test_implicit_and_hybrid_flows_are_refused(op: OktaOrgOP, response_type: str) -> None:
+    params = callback_params(authorize(op, response_type=response_type))
+    assert params["error"] == "unsupported_response_type"
+    assert params["error_description"].endswith("Configured response types: [code].")
+
+
+def test_unsupported_response_mode_is_refused(op: OktaOrgOP) -> None:
+    params = callback_params(authorize(op, response_mode="okta_post_message"))
+    assert params["error"] == "unsupported_response_mode"
+
+
+def userinfo(op: OktaOrgOP, access_token: str) -> requests.Response:
+    return requests.get(
+        op.url + "/oauth2/v1/userinfo",
+        headers={"Authorization": f"Bearer {access_token}"},
+        timeout=5,
+    )
+
+
+def introspect(op: OktaOrgOP, token: str, auth: Any = (CLIENT_ID, SECRET)) -> requests.Response:
+    return requests.post(
+        op.url + "/oauth2/v1/introspect", data={"token": token}, auth=auth, timeout=5
+    )
+
+
+def test_revoke_really_revokes_and_introspect_really_introspects(op: OktaOrgOP) -> None:
+    access_token = sign_in(op)["access_token"]
+    assert userinfo(op, access_token).status_code == 200
+    live = introspect(op, access_token).json()
+    assert live["active"] is True
+    assert live["client_id"] == CLIENT_ID and live["token_type"] == "Bearer"
+    assert live["scope"] == "openid email profile" and live["iss"] == op.url
+    assert live["username"] == ADA.username and live["uid"] == ADA.sub
+
+    revoked = requests.post(
+        op.url + "/oauth2/v1/revoke",
+        data={"token": access_token, "token_type_hint": "access_token"},
+        auth=(CLIENT_ID, SECRET),
+        timeout=5,
+    )
+    assert revoked.status_code == 200 and revoked.text == ""
+    after = userinfo(op, access_token)
+    assert after.status_code == 401
+    assert 'error="invalid_token"' in after.headers["WWW-Authenticate"]
+    assert introspect(op, access_token).json() == {"active": False}
+    obs = op.last("revoke")
+    assert obs is not None and obs.details["client_auth"] == "client_secret_basic"
+    assert obs.params["token"] == "[present]"
+
+
+def test_introspect_says_inactive_for_expired_and_unknown_tokens(op: OktaOrgOP) -> None:
+    import time
+
+    access_token = sign_in(op)["access_token"]
+    record = op.tokens.find(access_token, "org")
+    assert record is not None
+    record.claims["exp"] = int(time.time()) - 1  # the hour has passed
+    assert introspect(op, access_token).json() == {"active": False}
+    assert userinfo(op, access_token).status_code == 401
+    assert introspect(op, "not-a-token").json() == {"active": False}
+
+
+def test_revoke_and_introspect_need_client_authentication(op: OktaOrgOP) -> None:
+    access_token = sign_in(op)["access_token"]
+    resp = introspect(op, access_token, auth=None)
+    assert resp.status_code == 401 and resp.json()["error"] == "invalid_client"
+    unknown = requests.post(
+        op.url + "/oauth2/v1/revoke", data={"token": "nope"}, auth=(CLIENT_ID, SECRET), timeout=5
+    )
+    assert unknown.status_code == 200  # RFC 7009: an unknown token is not an error
+    assert userinfo(op, access_token).status_code == 200  # nothing was revoked
+
+
+def test_userinfo_needs_a_profile_or_email_scope(op: OktaOrgOP) -> None:
+    access_token = sign_in(op, scope="openid")["access_token"]
+    resp = userinfo(op, access_token)
+    assert resp.status_code == 403
+    assert resp.headers["WWW-Authenticate"] == 'Bearer error="insufficient_scope"'
+
+
+def test_back_channel_exchanges_are_taken_once_in_transcript_form(op: OktaOrgOP) -> None:
+    from oin_conformance.transcript import Exchange
+
+    sign_in(op)
+    taken = op.take_exchanges()
+    assert [type(e) for e in taken] == [Exchange]
+    (token,) = taken
+    assert token.url.endswith(TOKEN_PATH) and token.status == 200
+    assert token.note == "back channel: app -> Okta"
+    assert list(token.decoded) == ["id_token"] and '"iss"' in token.decoded["id_token"]
+    assert op.take_exchanges() == []

@@ -44,6 +44,11 @@ BREAKS_SIGN_IN: dict[str, tuple[str, str]] = {
         "oidc.token_request_authenticates_the_client",
         "No client credentials found.",
     ),
+    # Okta's org server refuses offline_access to an OIN app (invalid_scope).
+    "requests_offline_access": (
+        "oidc.does_not_ask_for_refresh_tokens",
+        "scope='openid email profile offline_access'\nOkta answered: invalid_scope: ",
+    ),
     # Sign-in goes to another org's `default` server and never reaches this one.
     "other_org_default_server": (
         "oidc.uses_org_authorization_server",
@@ -123,7 +128,7 @@ def test_reference_rp_passes_every_oidc_check(runs: dict[str, PluginRun]) -> Non
     assert set(outcomes.values()) == {"passed"}, result.stdout[-3000:]
     assert result.returncode == 0
     assert "oidc        ready" in result.stdout
-    assert len(outcomes) == 19
+    assert len(outcomes) == 20
     assert_no_secret(result)
 
 

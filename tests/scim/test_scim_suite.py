@@ -103,7 +103,7 @@ def test_reference_target_file_is_ready(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_reference_server_is_ready_for_1_1_and_every_auth_mode(tmp_path: Path) -> None:
-    runs = {
+    runs: dict[tuple[str, str], frozenset[str]] = {
         # Whether 1.1 / Basic can go through the OIN Wizard is the submission suite's check.
         ("1.1", "header"): frozenset(),
         ("2.0", "oauth2"): frozenset(),
