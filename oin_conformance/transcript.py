@@ -21,6 +21,9 @@ from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlu
 
 REDACTED = "[redacted]"
 MAX_BODY = 64 * 1024
+#: JSON nested deeper than this is not read as JSON (no protocol message comes close; a
+#: hostile ``"[" * 200000`` would otherwise exhaust Python's recursion limit).
+MAX_JSON_DEPTH = 100
 
 SECRET_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key"}
@@ -105,10 +108,11 @@ class Redactor:
         ctype = content_type.lower()
         if "json" in ctype:
             try:
-                data = json.loads(body)
-            except ValueError:
+                data = load_json(body)
+                shown = json.dumps(_redact_fields(data), indent=2, ensure_ascii=False)
+            except (ValueError, RecursionError):
                 return self.text(body)
-            return self.text(json.dumps(_redact_fields(data), indent=2, ensure_ascii=False))
+            return self.text(shown)
         if "x-www-form-urlencoded" in ctype:
             pairs = [
                 (k, REDACTED if k.lower() in SECRET_FIELDS else v)
@@ -116,6 +120,45 @@ class Redactor:
             ]
             return self.text(urlencode(pairs))
         return self.text(body)
+
+
+class JsonTooDeep(ValueError):
+    """A JSON document nested deeper than :data:`MAX_JSON_DEPTH` (read as not JSON)."""
+
+
+def load_json(text: str | bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """``json.loads`` for what an app sent: never a ``RecursionError``.
+
+    A document nested deeper than ``max_depth`` raises :class:`JsonTooDeep`, a
+    ``ValueError`` like any other unreadable JSON, so callers that already treat a
+    ``ValueError`` as "not JSON" need nothing else.
+    """
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise JsonTooDeep(
+            f"the JSON is nested more than {max_depth} levels deep (not read)"
+        ) from None
+    if _deeper_than(data, max_depth):
+        raise JsonTooDeep(f"the JSON is nested more than {max_depth} levels deep (not read)")
+    return data
+
+
+def _deeper_than(data: Any, limit: int) -> bool:
+    """Whether ``data`` nests more than ``limit`` arrays/objects deep (no recursion)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Iterable[Any] = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _redact_fields(data: Any) -> Any:

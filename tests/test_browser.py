@@ -94,7 +94,7 @@ def test_redirect_loop_ends_with_a_clear_error(server: ServedApp) -> None:
 
 def test_timeout_is_applied_and_recorded(server: ServedApp) -> None:
     browser = make_browser(server, timeout=0.3)
-    with pytest.raises(BrowserError, match="no answer within 0.3 s"):
+    with pytest.raises(BrowserError, match="took longer than 0.3 s to answer"):
         browser.get(server.url + "/slow")
     assert browser.transcript.exchanges[0].status is None
     assert "timeout" in browser.transcript.exchanges[0].error

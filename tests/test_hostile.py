@@ -6,6 +6,7 @@ completes, no traceback reaches the user, nothing hangs past the timeouts.
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
@@ -78,7 +79,30 @@ HOSTILE_APPS = {
             start_response("200 OK", [("Content-Type", "text/html")])
             return [b"x" * (1024 * 1024)] * 12
         """,
+    # One byte every 0.8 s: each read beats the 1 s timeout, the whole answer never does.
+    "trickles": """
+        import time
+        def app(environ, start_response):
+            start_response("200 OK", [("Content-Type", "text/html")])
+            def body():
+                for _ in range(60):
+                    yield b"x"
+                    time.sleep(0.8)
+            return body()
+        """,
+    "unknown_charset": """
+        def app(environ, start_response):
+            start_response("200 OK", [("Content-Type", "text/html; charset=x-bogus")])
+            return ["<p>Zoë</p>".encode()]
+        """,
+    "deeply_nested_json": """
+        def app(environ, start_response):
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [b"[" * 200000]
+        """,
 }
+#: The one line each misbehaving app must end with, beside its outcome.
+HOSTILE_MESSAGES = {"trickles": "the app took longer than 1 s to answer"}
 
 
 @pytest.mark.slow
@@ -109,6 +133,8 @@ def test_misbehaving_apps_end_as_clear_check_failures(tmp_path: Path) -> None:
         outcomes[name] = check["outcome"]
         if check["outcome"] == "failed":
             assert check["fix"], name
+        if name in HOSTILE_MESSAGES:
+            assert HOSTILE_MESSAGES[name] in json.dumps(check), (name, check)
     assert outcomes == {
         "server_error": "failed",
         "hangs": "failed",
@@ -116,6 +142,9 @@ def test_misbehaving_apps_end_as_clear_check_failures(tmp_path: Path) -> None:
         "redirect_loop": "passed",  # the base URL answered (with a redirect): reachable
         "off_site": "passed",
         "huge_body": "passed",
+        "trickles": "failed",
+        "unknown_charset": "passed",
+        "deeply_nested_json": "passed",
     }
 
 

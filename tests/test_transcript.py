@@ -7,7 +7,9 @@ import json
 import time
 from urllib.parse import quote, quote_plus
 
-from oin_conformance.transcript import REDACTED, Redactor, Transcript
+import pytest
+
+from oin_conformance.transcript import REDACTED, JsonTooDeep, Redactor, Transcript, load_json
 
 SECRET = "s3cr3t/value+with=chars"
 
@@ -92,3 +94,25 @@ def test_curl_repeats_the_request() -> None:
     assert curl.startswith("curl -sS -X POST 'http://127.0.0.1:1/x'")
     assert "-H 'Content-Type: text/plain'" in curl
     assert "--data-raw 'it'\"'\"'s'" in curl
+
+
+def test_deeply_nested_json_is_recorded_as_text_not_a_recursion_error() -> None:
+    t = Transcript(Redactor([SECRET]))
+    hostile = "[" * 200_000
+    ex = record(t, response_headers={"Content-Type": "application/json"}, response_body=hostile)
+    assert str(ex["response_body"]).startswith("[[[[") and "not recorded" in str(
+        ex["response_body"]
+    )
+    # Just past the depth limit: still text, and a secret in it is still redacted by value.
+    deep = "[" * 101 + json.dumps({"password": SECRET}) + "]" * 101
+    ex = record(t, response_headers={"Content-Type": "application/json"}, response_body=deep)
+    assert SECRET not in str(ex["response_body"]) and REDACTED in str(ex["response_body"])
+    assert str(ex["response_body"]).startswith("[" * 101)
+
+
+def test_load_json_refuses_depth_with_a_value_error() -> None:
+    assert load_json("[" * 100 + "]" * 100) is not None
+    for text in ("[" * 101 + "]" * 101, "[" * 200_000, '{"a":' * 5000 + "1" + "}" * 5000):
+        with pytest.raises(JsonTooDeep, match="nested more than 100 levels deep"):
+            load_json(text)
+    assert issubclass(JsonTooDeep, ValueError)

@@ -1,4 +1,9 @@
-"""SPEC §2: the suites run from an installed wheel, from an empty folder."""
+"""SPEC §2: the suites run from an installed wheel, from an empty folder — also beside an
+ISV's own stack that pins other versions of what the harness's tests use (python3-saml).
+
+The fresh venvs install from CI's wheelhouse when ``OIN_WHEELHOUSE`` names one (``.ci/run``
+downloads it before the tests, so nothing downloads while they run), else from the index.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +18,7 @@ import pytest
 from tests.conftest import REPO, TINY_TARGET, write_target
 
 
-@pytest.mark.slow
-def test_wheel_installs_into_a_fresh_venv_and_collects_the_suites(
-    tmp_path: Path, tiny_app: Path
-) -> None:
+def build_wheel(tmp_path: Path) -> Path:
     dist = tmp_path / "dist"
     subprocess.run(
         [
@@ -33,16 +35,37 @@ def test_wheel_installs_into_a_fresh_venv_and_collects_the_suites(
         ],
         check=True,
     )
-    wheel = next(dist.glob("oin_conformance-*.whl"))
+    return next(dist.glob("oin_conformance-*.whl"))
+
+
+def fresh_venv(tmp_path: Path, *install: str) -> Path:
+    """A new venv with ``install`` pip-installed; its python."""
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     py = venv / "bin" / "python"
-    subprocess.run([str(py), "-m", "pip", "install", "-q", str(wheel)], check=True, timeout=900)
+    wheelhouse = os.environ.get("OIN_WHEELHOUSE")
+    source = ["--no-index", "--find-links", wheelhouse] if wheelhouse else []
+    subprocess.run(
+        [str(py), "-m", "pip", "install", "-q", *source, *install], check=True, timeout=900
+    )
+    return py
+
+
+def clean_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "VIRTUAL_ENV"))}
+    env["PYTHONPATH"] = ""
+    return env
+
+
+@pytest.mark.slow
+def test_wheel_installs_into_a_fresh_venv_and_collects_the_suites(
+    tmp_path: Path, tiny_app: Path
+) -> None:
+    py = fresh_venv(tmp_path, str(build_wheel(tmp_path)))
     empty = tmp_path / "empty"
     empty.mkdir()
     target = write_target(tiny_app, TINY_TARGET)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "VIRTUAL_ENV"))}
-    env["PYTHONPATH"] = ""
+    env = clean_env()
     proc = subprocess.run(
         [
             str(py),
@@ -76,6 +99,34 @@ def test_wheel_installs_into_a_fresh_venv_and_collects_the_suites(
         check=True,
     ).stdout
     assert "site-packages" in location
+
+
+@pytest.mark.slow
+def test_wheel_installs_beside_another_python3_saml(tmp_path: Path) -> None:
+    """An ISV whose own app pins python3-saml 1.15 (the harness's tests use 1.16) installs
+    the plugin beside it: the plugin needs no python3-saml (nor xmlsec) at all."""
+    py = fresh_venv(tmp_path, str(build_wheel(tmp_path)), "python3-saml==1.15.0")
+    env = clean_env()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(py), *args], cwd=empty, env=env, capture_output=True, text=True, timeout=300,
+            check=False,
+        )  # fmt: skip
+
+    versions = run("-c", "from importlib.metadata import version as v; "
+                   "print(v('python3-saml'), v('oin-conformance'))")  # fmt: skip
+    assert versions.stdout.split() == ["1.15.0", "0.1.0"], versions.stderr
+    check = run("-m", "pip", "check")
+    assert check.returncode == 0, check.stdout + check.stderr
+    help_text = run("-m", "pytest", "--help", "-p", "no:cacheprovider")
+    assert help_text.returncode == 0, help_text.stderr
+    assert "--oin-target" in help_text.stdout
+    heavy = "oin_conformance.runtime oin_conformance.session_fixtures oin_conformance.cli"
+    imported = run("-c", f"import {', '.join(heavy.split())}; import oin_conformance.suites")
+    assert imported.returncode == 0, imported.stderr
 
 
 def test_editable_install_maps_suites_to_the_checkout() -> None:

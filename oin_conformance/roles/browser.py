@@ -2,9 +2,12 @@
 
 It follows redirects itself (so every hop is recorded), submits auto-posting HTML forms
 (the SAML HTTP-POST binding and OIDC ``form_post``), keeps a cookie jar per instance (one
-browser per check gives each check a fresh jar), applies a timeout to every call, reads at
-most ``max_body`` bytes of any response, and never follows a redirect to a host it was not
-told about — such a redirect is recorded and returned, not fetched.
+browser per check gives each check a fresh jar), gives every exchange an overall deadline
+(see :func:`exchange`: an app that trickles its answer a byte at a time is cut off after
+``timeout`` seconds, not after ``timeout`` per byte), reads at most ``max_body`` bytes of
+any response, decodes it as a browser would (an unknown charset falls back to UTF-8), and
+never follows a redirect to a host it was not told about — such a redirect is recorded
+and returned, not fetched.
 
 While :meth:`Browser.probing` is on (a check asking the app who is signed in), the browser
 never enters a *harness-owned* origin (the harness's own OP or IdP, see :meth:`Browser.guard`):
@@ -15,17 +18,27 @@ the harness itself would grant (SPEC §10 "Probes").
 
 from __future__ import annotations
 
+import contextlib
 import re
+import socket
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
 from lxml import etree
 from lxml import html as lxml_html
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+if TYPE_CHECKING:
+    from urllib3.response import HTTPResponse
 
 from oin_conformance import __version__
 from oin_conformance.transcript import Transcript
@@ -93,7 +106,7 @@ class Browser:
         self.harness: set[str] = set()
         self._probing = False
         self._entries_left: int | None = None
-        self.session = requests.Session()
+        self.session = watched_session()
         self.session.trust_env = False  # never route loopback traffic through a proxy
         self.session.headers["User-Agent"] = USER_AGENT
 
@@ -168,19 +181,19 @@ class Browser:
         req = requests.Request(method, url, data=data, headers=dict(headers or {}))
         prepared = self.session.prepare_request(req)
         try:
-            resp = self.session.send(
-                prepared, allow_redirects=False, timeout=self.timeout, stream=True
+            resp, body = exchange(
+                self.session, prepared, timeout=self.timeout, max_body=self.max_body
             )
-            body = read_capped(resp, self.max_body)
         except requests.RequestException as exc:
             reason = describe_error(exc, self.timeout)
+            late = exc.response if isinstance(exc, DeadlineExceeded) else None
             self.transcript.record(
                 method=method,
                 url=url,
                 request_headers=dict(prepared.headers),
                 request_body=_body_of(prepared),
-                status=None,
-                response_headers={},
+                status=late.status_code if late is not None else None,
+                response_headers=dict(late.headers) if late is not None else {},
                 response_body=None,
                 started=started,
                 error=reason,
@@ -188,7 +201,7 @@ class Browser:
                 decoded=decoded,
             )
             raise BrowserError(f"{method} {url} failed: {reason}") from None
-        text = body.decode(resp.encoding or "utf-8", errors="replace")
+        text = decode_body(body, resp.encoding)
         self.transcript.record(
             method=method,
             url=url,
@@ -318,8 +331,11 @@ def meta_refresh(text: str, base_url: str) -> str | None:
     return urljoin(base_url, m.group(1)) if m else None
 
 
-def read_capped(resp: requests.Response, limit: int = MAX_BODY) -> bytes:
-    """At most ``limit`` bytes of a streamed response body (the rest is not read)."""
+def read_capped(
+    resp: requests.Response, limit: int = MAX_BODY, deadline: Deadline | None = None
+) -> bytes:
+    """At most ``limit`` bytes of a streamed response body (the rest is not read); reading
+    stops when ``deadline`` expires (the caller then reports the exchange as too slow)."""
     chunks: list[bytes] = []
     size = 0
     for chunk in resp.iter_content(64 * 1024):
@@ -330,7 +346,213 @@ def read_capped(resp: requests.Response, limit: int = MAX_BODY) -> bytes:
             break
         chunks.append(chunk)
         size += len(chunk)
+        if deadline is not None and deadline.expired:
+            break
     return b"".join(chunks)
+
+
+def decode_body(body: bytes, encoding: str | None) -> str:
+    """The text of a response body, decoded as a browser would.
+
+    A charset Python does not know (``charset=x-bogus``), or a codec that is not a text
+    encoding (``charset=base64``, ``rot13``), falls back to UTF-8 with replacement
+    characters, as browsers fall back to a default for a label they do not know (WHATWG
+    Encoding Standard), instead of failing.
+    """
+    if encoding:
+        try:
+            return body.decode(encoding, errors="replace")
+        except (LookupError, UnicodeError, ValueError, TypeError):
+            pass  # bytes.decode refuses non-text codecs with a LookupError too
+    return body.decode("utf-8", errors="replace")
+
+
+# -- an overall deadline per exchange ------------------------------------------------------
+#
+# ``requests``' ``timeout`` bounds each socket read, not the exchange: a server trickling one
+# byte every 0.8 s never trips a 1 s timeout. Every exchange therefore runs under a
+# :class:`Deadline`; the connections of a :func:`watched_session` report their socket to the
+# deadline of the exchange running in their thread, and one watchdog thread shuts those
+# sockets down when the deadline passes, which ends any read blocked on them at once.
+
+
+class DeadlineExceeded(requests.Timeout):
+    """The exchange took longer than its overall deadline (the app answered too slowly)."""
+
+
+_CURRENT = threading.local()
+
+
+class Deadline:
+    """An overall time limit for one exchange (a context manager, per thread)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.expires = time.monotonic() + seconds
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._outer: Deadline | None = None
+
+    def watch(self, sock: socket.socket) -> None:
+        """Shut ``sock`` down when the deadline passes (at once if it already has)."""
+        with self._lock:
+            if not self.expired:
+                self._sockets.append(sock)
+                return
+        _shut(sock)
+
+    def expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            _shut(sock)
+
+    def __enter__(self) -> Deadline:
+        self._outer = getattr(_CURRENT, "deadline", None)
+        _CURRENT.deadline = self
+        _WATCHDOG.add(self)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        _WATCHDOG.remove(self)
+        _CURRENT.deadline = self._outer
+        with self._lock:
+            self._sockets.clear()
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+class _Watchdog:
+    """One daemon thread that expires deadlines (started on first use, and again in a child
+    process after a fork, where it does not survive). It is woken only for a deadline sooner
+    than the one it sleeps until, so back-to-back exchanges cost it no wake-up each."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._active: dict[int, Deadline] = {}
+        self._thread: threading.Thread | None = None
+        #: when the thread wakes up next by itself (None: only when notified)
+        self._wake_at: float | None = None
+
+    def add(self, deadline: Deadline) -> None:
+        with self._cond:
+            self._active[id(deadline)] = deadline
+            if self._thread is None or not self._thread.is_alive():
+                self._wake_at = None
+                self._thread = threading.Thread(
+                    target=self._run, name="oin-conformance deadlines", daemon=True
+                )
+                self._thread.start()
+            if self._wake_at is None or deadline.expires < self._wake_at:
+                self._cond.notify()
+
+    def remove(self, deadline: Deadline) -> None:
+        with self._cond:
+            self._active.pop(id(deadline), None)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                now = time.monotonic()
+                due = [d for d in self._active.values() if d.expires <= now]
+                for d in due:
+                    del self._active[id(d)]
+                if not due:
+                    self._wake_at = min((d.expires for d in self._active.values()), default=None)
+                    self._cond.wait(None if self._wake_at is None else self._wake_at - now)
+                    continue
+            for d in due:
+                d.expire()
+
+
+_WATCHDOG = _Watchdog()
+
+
+def _watch_current(conn: HTTPConnection) -> None:
+    deadline: Deadline | None = getattr(_CURRENT, "deadline", None)
+    if deadline is not None and conn.sock is not None:
+        deadline.watch(conn.sock)
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    def getresponse(self) -> HTTPResponse:  # type: ignore[override]  # as urllib3's own
+        _watch_current(self)
+        return super().getresponse()
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    def getresponse(self) -> HTTPResponse:  # type: ignore[override]  # as urllib3's own
+        _watch_current(self)
+        return super().getresponse()
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+class _WatchedAdapter(HTTPAdapter):
+    """An adapter whose connections report their socket to the running exchange's deadline."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _WatchedHTTPPool,
+            "https": _WatchedHTTPSPool,
+        }
+
+
+def watched_session(session: requests.Session | None = None) -> requests.Session:
+    """``session`` (or a new one) whose exchanges :func:`exchange` can cut off."""
+    session = session or requests.Session()
+    session.mount("http://", _WatchedAdapter())
+    session.mount("https://", _WatchedAdapter())
+    return session
+
+
+def exchange(
+    session: requests.Session,
+    prepared: requests.PreparedRequest,
+    *,
+    timeout: float,
+    max_body: int = MAX_BODY,
+) -> tuple[requests.Response, bytes]:
+    """Send one request (no redirects followed) and read at most ``max_body`` bytes of the
+    answer, all within ``timeout`` seconds: headers and body together, however slowly the
+    app trickles them. Raises :class:`DeadlineExceeded` (a ``requests.Timeout``) when the
+    app takes longer, with the response (if its head had arrived) attached."""
+    with Deadline(timeout) as deadline:
+        resp: requests.Response | None = None
+        try:
+            resp = session.send(prepared, allow_redirects=False, timeout=timeout, stream=True)
+            body = read_capped(resp, max_body, deadline)
+        except (requests.RequestException, OSError) as exc:
+            if deadline.expired:
+                raise DeadlineExceeded(
+                    f"no whole answer within {timeout:g} s", request=prepared, response=resp
+                ) from None
+            if isinstance(exc, requests.RequestException):
+                raise
+            raise requests.ConnectionError(str(exc), request=prepared) from None
+        if deadline.expired:
+            resp.close()
+            raise DeadlineExceeded(
+                f"no whole answer within {timeout:g} s", request=prepared, response=resp
+            )
+    return resp, body
 
 
 def _body_of(prepared: requests.PreparedRequest) -> str:
@@ -342,8 +564,12 @@ def _body_of(prepared: requests.PreparedRequest) -> str:
 
 def describe_error(exc: requests.RequestException, timeout: float) -> str:
     """What went wrong with a request, in words for the report."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return f"could not connect within {timeout:g} s (timeout)"
     if isinstance(exc, requests.Timeout):
-        return f"no answer within {timeout:g} s (timeout)"
+        # A read timeout and the overall deadline (DeadlineExceeded) read the same: the
+        # app did not give its whole answer in time.
+        return f"the app took longer than {timeout:g} s to answer (timeout)"
     if isinstance(exc, requests.ConnectionError):
         text = str(exc)
         if "Connection refused" in text:

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlsplit
 
 import requests
-from scim2_client.client import BaseSyncSCIMClient, _parametrize
+from scim2_client.client import BaseSyncSCIMClient
 from scim2_client.errors import SCIMClientException
 from scim2_models import (
     Context,
@@ -54,8 +54,14 @@ from scim2_models import (
     User,
 )
 
-from oin_conformance.roles.browser import describe_error, read_capped
-from oin_conformance.transcript import Transcript
+from oin_conformance.roles.browser import (
+    DeadlineExceeded,
+    decode_body,
+    describe_error,
+    exchange,
+    watched_session,
+)
+from oin_conformance.transcript import JsonTooDeep, Transcript, load_json
 
 if TYPE_CHECKING:
     from oin_conformance.runtime import RunContext
@@ -95,6 +101,8 @@ BODY_CONTENT_TYPE = {
     "1.1": "application/json; charset=utf-8",
 }
 MAX_BODY = 2 * 1024 * 1024
+#: An OAuth 2 token response is a few hundred bytes.
+MAX_TOKEN_BODY = 64 * 1024
 
 
 class ScimClientError(Exception):
@@ -289,58 +297,70 @@ class Auth:
                 "Accept": "application/json",
                 "User-Agent": OKTA_USER_AGENT,
             }
+            req_headers = {**headers, "Content-Type": "application/x-www-form-urlencoded"}
+            prepared = session.prepare_request(
+                requests.Request("POST", token_url, data=data, headers=headers)
+            )
             try:
-                resp = session.post(token_url, data=data, headers=headers, timeout=timeout)
+                resp, raw = exchange(session, prepared, timeout=timeout, max_body=MAX_TOKEN_BODY)
             except requests.RequestException as exc:
+                reason = describe_error(exc, timeout)
+                late = exc.response if isinstance(exc, DeadlineExceeded) else None
                 transcript.record(
                     method="POST",
                     url=token_url,
-                    request_headers=headers,
+                    request_headers=req_headers,
                     request_body="grant_type=client_credentials",
-                    status=None,
+                    status=late.status_code if late is not None else None,
                     response_headers={},
                     response_body=None,
                     started=started,
-                    error=describe_error(exc, timeout),
+                    error=reason,
                     note="OAuth 2 token request",
                 )
-                reason = describe_error(exc, timeout)
                 raise ScimClientError(f"token endpoint unreachable: {reason}") from None
-            fresh = [t for t in _token_of(resp) if t != self._access_token]
+            text = decode_body(raw, resp.encoding)
+            answer = _json_object(text)
+            fresh = [t for t in _token_of(answer) if t != self._access_token]
             if fresh:
                 transcript.redactor = transcript.redactor.with_secrets(fresh)
             transcript.record(
                 method="POST",
                 url=token_url,
-                request_headers={**headers, "Content-Type": "application/x-www-form-urlencoded"},
+                request_headers=req_headers,
                 request_body="grant_type=client_credentials",
                 status=resp.status_code,
                 response_headers=dict(resp.headers),
-                response_body=resp.text,
+                response_body=text,
                 started=started,
                 note="OAuth 2 token request",
             )
-            tokens = _token_of(resp)
+            tokens = _token_of(answer)
             token = tokens[0] if tokens else ""
             if resp.status_code != 200 or not token:
                 raise ScimClientError(
                     f"the token endpoint answered HTTP {resp.status_code} without an access_token"
                 )
             try:
-                lifetime = float(resp.json().get("expires_in", 3600))
-            except (ValueError, AttributeError, TypeError):
+                lifetime = float(answer.get("expires_in", 3600))
+            except (ValueError, TypeError, OverflowError):
                 lifetime = 3600.0
             self._access_token = token
             self._expires = time.monotonic() + lifetime
             return token
 
 
-def _token_of(resp: requests.Response) -> list[str]:
+def _json_object(text: str) -> dict[str, Any]:
+    """The JSON object in ``text``, or ``{}`` (not JSON, too deep, not an object)."""
     try:
-        data = resp.json()
+        data = load_json(text)
     except ValueError:
-        return []
-    token = data.get("access_token") if isinstance(data, dict) else None
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _token_of(answer: Mapping[str, Any]) -> list[str]:
+    token = answer.get("access_token")
     return [token] if isinstance(token, str) and token else []
 
 
@@ -429,8 +449,8 @@ _USER_MODEL: Any = _CHECKER.provider.model_for("User")
 _EXPECTED_TYPES: dict[str, list[Any]] = {
     "user": [_USER_MODEL],
     "group": [Group],
-    "users": [_parametrize(ListResponse, [_USER_MODEL])],
-    "groups": [_parametrize(ListResponse, [Group])],
+    "users": [ListResponse[_USER_MODEL]],
+    "groups": [ListResponse[Group]],
 }
 _CONTEXTS = {
     "POST": Context.RESOURCE_CREATION_RESPONSE,
@@ -524,7 +544,7 @@ class ScimClient:
         self.timeout = timeout
         self.ledger = ledger
         self.check = check
-        self.session = session or requests.Session()
+        self.session = watched_session(session)
         self.session.trust_env = False
         self.session.headers.clear()
 
@@ -576,39 +596,34 @@ class ScimClient:
         elif authorization:
             headers["Authorization"] = authorization
         started = time.perf_counter()
+        prepared = self.session.prepare_request(
+            requests.Request(method, url, data=data, headers=headers)
+        )
         try:
-            resp = self.session.request(
-                method,
-                url,
-                data=data,
-                headers=headers,
-                timeout=self.timeout,
-                stream=True,
-                allow_redirects=False,
-            )
-            raw = read_capped(resp, MAX_BODY)
+            resp, raw = exchange(self.session, prepared, timeout=self.timeout, max_body=MAX_BODY)
         except requests.RequestException as exc:
             reason = describe_error(exc, self.timeout)
+            late = exc.response if isinstance(exc, DeadlineExceeded) else None
             self.transcript.record(
                 method=method,
                 url=url,
-                request_headers=headers,
+                request_headers=dict(prepared.headers),
                 request_body=data,
-                status=None,
-                response_headers={},
+                status=late.status_code if late is not None else None,
+                response_headers=dict(late.headers) if late is not None else {},
                 response_body=None,
                 started=started,
                 error=reason,
                 note=note,
             )
             return ScimResult(method, url, None, {}, "", error=reason)
-        text = raw.decode(resp.encoding or "utf-8", errors="replace")
+        text = decode_body(raw, resp.encoding)
         resp_headers = dict(resp.headers)
         self.transcript.record(
             method=method,
             url=url,
             # what went on the wire (requests adds Host, Content-Length, Connection)
-            request_headers=dict(resp.request.headers) if resp.request else headers,
+            request_headers=dict(prepared.headers),
             request_body=data,
             status=resp.status_code,
             response_headers=resp_headers,
@@ -620,7 +635,9 @@ class ScimClient:
         problem = ""
         if text.strip():
             try:
-                parsed = json.loads(text)
+                parsed = load_json(text)
+            except JsonTooDeep as exc:
+                problem = f"the response body is not JSON a client can read: {exc}"
             except ValueError:
                 problem = "the response body is not JSON"
         model = None
@@ -847,6 +864,9 @@ class Ledger:
         self.entries: list[LedgerEntry] = []
         #: prefixes of earlier runs whose leftovers this ledger adopted
         self.extra_prefixes: set[str] = set()
+        #: a second Ctrl-C / SIGTERM stopped a cleanup: this process cleans no more (the
+        #: journal lists what is left, for the next run)
+        self.stopped = False
         self._lock = threading.RLock()
         self.journal: Path | None = None
         if journal_dir is not None:
@@ -966,19 +986,59 @@ class Ledger:
 
     def cleanup(self, client: ScimClient, check: str | None = None) -> CleanupReport:
         """Delete (or deactivate) what the run created: only ids the ledger holds, and only
-        after reading the resource back and finding the name the run gave it."""
+        after reading the resource back and finding the name the run gave it.
+
+        A Ctrl-C or SIGTERM lets the cleanup finish (and is raised after it); a second one
+        stops it at once with a :class:`KeyboardInterrupt` saying where the journal is. The
+        journal then lists what is left, and the next run removes it.
+        """
         report = CleanupReport()
-        with _shielded():
-            for entry in self.open_entries(check):
-                try:
-                    self._clean_one(client, entry, report)
-                except Exception as exc:  # noqa: BLE001 - every entry gets its turn
-                    entry.state = "left"
-                    entry.note = f"cleanup error: {type(exc).__name__}: {exc}"
-                    report.left.append(f"{entry.label()}: {entry.note}")
+        if self.stopped:
+            report.left.extend(
+                f"{e.label()}: not cleaned (the cleanup was stopped)"
+                for e in self.open_entries(check)
+            )
+            return report
+        try:
+            with _shielded(self._interrupted):
+                for entry in self.open_entries(check):
+                    try:
+                        self._clean_one(client, entry, report)
+                    except Exception as exc:  # noqa: BLE001 - every entry gets its turn
+                        entry.state = "left"
+                        entry.note = f"cleanup error: {type(exc).__name__}: {exc}"
+                        report.left.append(f"{entry.label()}: {entry.note}")
+        except _CleanupStopped:
+            self.stopped = True
+            raise KeyboardInterrupt(self.stopped_message()) from None
+        finally:
             with self._lock:
                 self._persist()
         return report
+
+    def where_left(self) -> str:
+        """Where what a stopped or failed cleanup left is written down, and what happens."""
+        if self.journal is None:
+            return "this run keeps no journal (no state folder): nothing will remove it"
+        return (
+            f"the journal {self.journal} (in the state folder) lists what is left, and the "
+            "next run against this SCIM server removes it"
+        )
+
+    def stopped_message(self) -> str:
+        left = len(self.open_entries())
+        return (
+            f"oin-conformance SCIM cleanup stopped by a second interrupt: {left} resource(s) "
+            f"this run created may be left on the server; {self.where_left()}"
+        )
+
+    def _interrupted(self, signum: int) -> None:
+        """The first Ctrl-C / SIGTERM during a cleanup: say what happens and how to stop."""
+        _say(
+            f"oin-conformance SCIM: {signal.Signals(signum).name} received while removing what "
+            "this run created; finishing that first (interrupt again to stop now: "
+            f"{self.where_left()})"
+        )
 
     def _names_match(self, entry: LedgerEntry, data: Mapping[str, Any]) -> bool:
         key = "userName" if entry.kind == "User" else "displayName"
@@ -1119,9 +1179,41 @@ def _alive(pid: int) -> bool:
     return True
 
 
+class _CleanupStopped(KeyboardInterrupt):
+    """A second Ctrl-C / SIGTERM while a cleanup was shielded."""
+
+
+def _say(text: str) -> None:
+    """A line for the person at the terminal; never raises.
+
+    pytest captures stderr while a check's fixtures tear down (where cleanups run), so the
+    line goes to the controlling terminal when this process is in its foreground (the one
+    Ctrl-C reached), and to stderr otherwise (no terminal, a background job, SIGTERM).
+    """
+    line = (text + "\n").encode()
+    if hasattr(os, "tcgetpgrp"):
+        try:
+            tty = os.open("/dev/tty", os.O_WRONLY | os.O_NOCTTY)
+        except OSError:
+            tty = -1
+        if tty >= 0:
+            try:
+                if os.tcgetpgrp(tty) == os.getpgrp():
+                    os.write(tty, line)
+                    return
+            except OSError:
+                pass
+            finally:
+                os.close(tty)
+    with contextlib.suppress(OSError, ValueError):
+        print(text, file=sys.stderr, flush=True)
+
+
 @contextlib.contextmanager
-def _shielded() -> Iterator[None]:
-    """Let cleanup finish when Ctrl-C / SIGTERM arrives; re-raise the interrupt after."""
+def _shielded(first: Callable[[int], None] | None = None) -> Iterator[None]:
+    """Let cleanup finish when Ctrl-C / SIGTERM arrives, and re-raise the interrupt after it
+    (``first`` is told of the signal). A second signal stops the cleanup at once: it raises
+    :class:`_CleanupStopped` wherever the cleanup is (a blocked read included)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -1129,6 +1221,10 @@ def _shielded() -> Iterator[None]:
 
     def hold(signum: int, frame: Any) -> None:
         received.append(signum)
+        if len(received) > 1:
+            raise _CleanupStopped(signal.Signals(signum).name)
+        if first is not None:
+            first(signum)
 
     previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     for s in previous:
@@ -1138,8 +1234,8 @@ def _shielded() -> Iterator[None]:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
-        if received:
-            raise KeyboardInterrupt
+    if received:
+        raise KeyboardInterrupt
 
 
 # --- the session-wide role --------------------------------------------------------------------
@@ -1201,6 +1297,8 @@ class ScimSession:
         if self._started:
             return
         self._started = True
+        # The journal lives in the state folder: made private (0700, .gitignore) first.
+        self.ctx.state.prepare()
         self.ledger.scim_base = self.identity
         self._install_sigterm()
         atexit.register(self.close, raise_leftovers=False)
@@ -1237,7 +1335,7 @@ class ScimSession:
         try:
             report = self.ledger.cleanup(client)
             strays: list[str] = []
-            if self._swept_at != len(self.ledger.entries):
+            if not self.ledger.stopped and self._swept_at != len(self.ledger.entries):
                 with contextlib.suppress(ScimClientError):
                     strays = self.ledger.sweep(client)
                     self._swept_at = len(self.ledger.entries)
@@ -1256,14 +1354,21 @@ class ScimSession:
         if self._closed:
             return
         self._closed = True
-        report = self.cleanup() if self._started else CleanupReport()
+        try:
+            report = self.cleanup() if self._started else CleanupReport()
+        except KeyboardInterrupt:
+            # Ctrl-C / SIGTERM during the last cleanup. The run is ending anyway: stop here
+            # (no traceback), say what is left and where it is written down.
+            report = CleanupReport(
+                left=[f"{e.label()}: not cleaned" for e in self.ledger.open_entries()]
+            )
         if self._old_term is not None and threading.current_thread() is threading.main_thread():
             with contextlib.suppress(ValueError):
                 signal.signal(signal.SIGTERM, self._old_term)
         if report.left:
             text = (
-                "oin-conformance SCIM: could not clean up what this run created; the next run "
-                f"retries (journal in {self.journal_dir}):\n" + report.text()
+                "oin-conformance SCIM: could not clean up what this run created; "
+                f"{self.ledger.where_left()}:\n" + report.text()
             )
             self.findings.append(text)
             print(text, file=sys.stderr)

@@ -578,6 +578,59 @@ def test_cleanup_finishes_when_interrupted() -> None:
         served.stop()
 
 
+def test_a_second_interrupt_stops_the_cleanup_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals need the main thread")
+    import signal
+
+    from oin_conformance.roles import scim_client
+
+    said: list[str] = []
+    monkeypatch.setattr(scim_client, "_say", said.append)
+    app = create_app({"scim": {"auth_mode": "bearer", "token": TOKEN}}, {})
+    served = ServedApp(app)
+    try:
+        ledger = Ledger(PREFIX, journal_dir=tmp_path / "journal", run_id="r1")
+        c = client(served.url, ledger=ledger)
+        for i in range(3):
+            c.create_group(f"{PREFIX}-Group-{i}")
+        original = c.send
+        sent: list[str] = []
+
+        def send(method: str, *args: Any, **kw: Any) -> Any:
+            if len(sent) < 2:  # Ctrl-C twice: on the first read-back, then on the next request
+                os.kill(os.getpid(), signal.SIGINT)
+            sent.append(method)
+            return original(method, *args, **kw)
+
+        c.send = send  # type: ignore[method-assign]
+        handler = signal.getsignal(signal.SIGINT)
+        with pytest.raises(KeyboardInterrupt) as info:
+            ledger.cleanup(c)
+        journal = next((tmp_path / "journal").glob("*.json"))
+        assert str(info.value) == (
+            "oin-conformance SCIM cleanup stopped by a second interrupt: 3 resource(s) this "
+            f"run created may be left on the server; the journal {journal} (in the state "
+            "folder) lists what is left, and the next run against this SCIM server removes it"
+        )
+        assert sent == ["GET"], "stopped before the DELETE left"
+        assert said == [
+            "oin-conformance SCIM: SIGINT received while removing what this run created; "
+            "finishing that first (interrupt again to stop now: the journal "
+            f"{journal} (in the state folder) lists what is left, and the next run against "
+            "this SCIM server removes it)"
+        ]
+        assert len(json.loads(journal.read_text())["entries"]) == 3
+        # Stopped means stopped: later cleanups in this process send nothing.
+        report = ledger.cleanup(c)
+        assert sent == ["GET"] and len(report.left) == 3
+        assert signal.getsignal(signal.SIGINT) is handler
+    finally:
+        served.stop()
+
+
 # --- the session role ------------------------------------------------------------------------
 
 
@@ -644,6 +697,27 @@ def test_session_prefix_is_per_xdist_worker(
     monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw1")
     ctx = _ctx(tmp_path, 'mode = "bearer"\ntoken = "tok-123456"')
     assert session_for(ctx).ledger.prefix == "oin-test-abc123-gw1"
+    ctx.close()
+
+
+def test_a_scim_only_run_keeps_its_journal_in_a_private_state_folder(tmp_path: Path) -> None:
+    """No key is generated for SCIM; the journal's folder is made private all the same."""
+    import stat
+
+    from oin_conformance.roles.scim_client import session_for
+    from oin_conformance.state import GITIGNORE
+
+    ctx = _ctx(tmp_path, 'mode = "bearer"\ntoken = "tok-123456"')
+    session = session_for(ctx)
+    session.start()
+    entry = session.ledger.intend("User", f"{session.ledger.prefix}-u@example.com", "t")
+    state = tmp_path / "state"
+    assert stat.S_IMODE(state.stat().st_mode) == 0o700
+    assert (state / ".gitignore").read_text() == GITIGNORE
+    assert session.ledger.journal is not None and session.ledger.journal.exists()
+    session.ledger.settle(entry, "", 500)
+    entry.state = "deleted"  # nothing was sent: nothing to clean
+    session.ledger._persist()
     ctx.close()
 
 

@@ -229,3 +229,71 @@ def _seeded_names(server: SeededServer) -> set[str]:
 
 def _name(resource: Any) -> str:
     return str(getattr(resource, "user_name", None) or getattr(resource, "display_name", ""))
+
+
+class HeldDeletes:
+    """The reference SCIM server on 127.0.0.1, whose DELETEs hang until released: a
+    cleanup against it blocks on its first DELETE (the "dead server" of a Ctrl-C)."""
+
+    def __init__(self) -> None:
+        self.app = create_app({"scim": {"auth_mode": "bearer", "token": TOKEN}}, {})
+        self.release = threading.Event()
+        self.deletes = threading.Event()
+        self.http = make_server("127.0.0.1", 0, self._wsgi, threaded=True, request_handler=_Quiet)
+        self.url = f"http://127.0.0.1:{self.http.socket.getsockname()[1]}"
+        self.thread = threading.Thread(target=self.http.serve_forever, daemon=True)
+        self.thread.start()
+
+    def _wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ["REQUEST_METHOD"] == "DELETE" and not self.release.is_set():
+            self.deletes.set()
+            self.release.wait(300)
+        return self.app(environ, start_response)
+
+    def names(self) -> set[str]:
+        return {_name(res) for res in list(self.app.extensions["scim"].storage.resources)}
+
+    def close(self) -> None:
+        self.release.set()
+        self.http.shutdown()
+        self.thread.join(timeout=10)
+
+
+@pytest.mark.slow
+def test_a_second_interrupt_stops_the_cleanup_at_once(tmp_path: Path) -> None:
+    """Hostile corpus: Ctrl-C while cleanup waits on a server that does not answer.
+
+    The first Ctrl-C lets the cleanup go on; the second stops it at once (the run ends while
+    the server still holds the DELETE, under a 120 s timeout), and the screen says that the
+    journal lists what is left and that the next run removes it. It does."""
+    server = HeldDeletes()
+    try:
+        target = write_target(tmp_path, server.url)
+        target.write_text(target.read_text().replace("timeout = 10", "timeout = 120"))
+        proc = start_plugin(target, "--oin-check", "scim.creates_user_with_201")
+        if not server.deletes.wait(120):
+            proc.kill()
+            pytest.fail(f"the run never started its cleanup:\n{finish(proc)}")
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        assert proc.poll() is None, "the first Ctrl-C must let the cleanup go on"
+        proc.send_signal(signal.SIGINT)
+        out = finish(proc, timeout=60)
+        assert not server.release.is_set(), "the run waited for the server"
+        assert proc.returncode == 2, out  # pytest: interrupted
+        assert "Traceback" not in out, out
+        stopped = [ln for ln in out.splitlines() if "cleanup stopped by a second interrupt" in ln]
+        assert stopped, out
+        journal = next((tmp_path / JOURNAL).glob("*.json"))
+        assert f"the journal {journal} (in the state folder) lists what is left" in stopped[0]
+        assert "the next run against this SCIM server removes it" in stopped[0]
+        left = {n for n in server.names() if n.startswith("oin-test-")}
+        assert left and {n.lower() for n in left} <= journal_names(tmp_path), out
+
+        # The next run, against a server that answers again, removes it.
+        server.release.set()
+        out = finish(start_plugin(target, "--oin-check", "scim.answers_okta_connection_test"))
+        assert not {n for n in server.names() if n.startswith("oin-test-")}, out
+        assert not journal_names(tmp_path), out
+    finally:
+        server.close()
