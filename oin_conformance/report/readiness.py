@@ -56,6 +56,7 @@ class RunSource(Protocol):
         """Every shipped check id, or ([], why it could not be read)."""
         ...
 
+
 SCHEMA_VERSION = 2
 LIBRARIES = (
     "pytest",

@@ -218,5 +218,3 @@ def sp_certs_from_metadata(xml: bytes | str) -> list[str]:
             if c.text:
                 certs.append(re.sub(r"\s+", "", c.text))
     return certs
-
-

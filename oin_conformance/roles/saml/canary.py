@@ -38,5 +38,3 @@ class Canary:
 
     def stop(self) -> None:
         self.server.stop()
-
-

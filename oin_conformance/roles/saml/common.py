@@ -133,5 +133,3 @@ def external_key(cert_pem: str) -> str:
 
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "", text.lower())[:30] or "app"
-
-

@@ -133,8 +133,6 @@ class SamlIdp:
         )
 
 
-
-
 # --- for the command line ----------------------------------------------------------------
 
 
@@ -144,5 +142,3 @@ def idp_metadata(target: Any, state: Any) -> str:
         raise SamlError("the target has no [saml] section")
     pair = state.keypair("idp", "oin-conformance Okta IdP")
     return SamlIdp.create(pair, target.app.name, target.saml.idp_entity_id).metadata_xml()
-
-

@@ -271,13 +271,9 @@ def sign_response(
     return etree.tostring(root)
 
 
-
-
 def post_fields(response: bytes, relay_state: str | None = None) -> dict[str, str]:
     """The HTTP-POST binding's form fields (base64, no DEFLATE)."""
     fields = {"SAMLResponse": b64(response)}
     if relay_state:
         fields["RelayState"] = relay_state
     return fields
-
-
