@@ -56,9 +56,6 @@ class RunContext:
     state: StateFolder
     redactor: Redactor
     app_url: str = ""
-    #: Session-wide protocol roles (the OP server, the IdP identity, the SCIM ledger ...),
-    #: created once per process by the role that owns them.
-    services: dict[str, Any] = field(default_factory=dict)
     #: Origins probed once per process: origin -> why it could not be reached (or None).
     reachability: dict[str, str | None] = field(default_factory=dict)
     _closers: list[Callable[[], None]] = field(default_factory=list)

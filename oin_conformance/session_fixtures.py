@@ -81,7 +81,7 @@ def oin_run(pytestconfig: pytest.Config) -> Iterator[RunContext]:
 HARNESS_INFO = {
     "saml": "oin_conformance.wiring.saml",
     "oidc": "oin_conformance.wiring.oidc",
-    "scim": "oin_conformance.roles.scim_client",
+    "scim": "oin_conformance.wiring.scim",
 }
 
 

@@ -20,22 +20,19 @@ what cannot be cleaned stays in the journal, is reported, and is retried by the 
 
 from __future__ import annotations
 
-import atexit
 import base64
 import contextlib
 import json
 import os
-import re
 import signal
 import socket
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import requests
 from scim2_client.client import BaseSyncSCIMClient
@@ -64,8 +61,7 @@ from oin_conformance.roles.browser import (
 from oin_conformance.transcript import JsonTooDeep, Transcript, load_json
 
 if TYPE_CHECKING:
-    from oin_conformance.runtime import RunContext
-    from oin_conformance.target import ScimAuth, ScimTarget
+    from oin_conformance.target import ScimAuth
 
 OKTA_USER_AGENT = "Okta SCIM Client 1.0.0"
 
@@ -857,8 +853,11 @@ class Ledger:
         scim_base: str = "",
         journal_dir: Path | None = None,
         run_id: str = "",
+        say: Callable[[str], None] | None = None,
     ) -> None:
         self.prefix = prefix
+        #: Where notices for the person at the terminal go (the run wiring sets it).
+        self.say: Callable[[str], None] = say or (lambda text: None)
         self.scim_base = scim_base
         self.run_id = run_id
         self.entries: list[LedgerEntry] = []
@@ -984,7 +983,9 @@ class Ledger:
 
     # -- cleanup --------------------------------------------------------------------------
 
-    def cleanup(self, client: ScimClient, check: str | None = None) -> CleanupReport:
+    def cleanup(
+        self, client: ScimClient, check: str | None = None, shield: Shield | None = None
+    ) -> CleanupReport:
         """Delete (or deactivate) what the run created: only ids the ledger holds, and only
         after reading the resource back and finding the name the run gave it.
 
@@ -1000,7 +1001,7 @@ class Ledger:
             )
             return report
         try:
-            with _shielded(self._interrupted):
+            with shield(self.interrupt_notice) if shield else contextlib.nullcontext():
                 for entry in self.open_entries(check):
                     try:
                         self._clean_one(client, entry, report)
@@ -1008,7 +1009,7 @@ class Ledger:
                         entry.state = "left"
                         entry.note = f"cleanup error: {type(exc).__name__}: {exc}"
                         report.left.append(f"{entry.label()}: {entry.note}")
-        except _CleanupStopped:
+        except CleanupStopped:
             self.stopped = True
             raise KeyboardInterrupt(self.stopped_message()) from None
         finally:
@@ -1032,9 +1033,10 @@ class Ledger:
             f"this run created may be left on the server; {self.where_left()}"
         )
 
-    def _interrupted(self, signum: int) -> None:
-        """The first Ctrl-C / SIGTERM during a cleanup: say what happens and how to stop."""
-        _say(
+    def interrupt_notice(self, signum: int) -> None:
+        """The first Ctrl-C / SIGTERM during a cleanup: say what happens and how to stop
+        (through :attr:`say`, which the run wiring points at the terminal)."""
+        self.say(
             f"oin-conformance SCIM: {signal.Signals(signum).name} received while removing what "
             "this run created; finishing that first (interrupt again to stop now: "
             f"{self.where_left()})"
@@ -1179,230 +1181,11 @@ def _alive(pid: int) -> bool:
     return True
 
 
-class _CleanupStopped(KeyboardInterrupt):
-    """A second Ctrl-C / SIGTERM while a cleanup was shielded."""
+class CleanupStopped(KeyboardInterrupt):
+    """A second Ctrl-C / SIGTERM stopped a cleanup at once (raised by the caller's shield)."""
 
 
-def _say(text: str) -> None:
-    """A line for the person at the terminal; never raises.
-
-    pytest captures stderr while a check's fixtures tear down (where cleanups run), so the
-    line goes to the controlling terminal when this process is in its foreground (the one
-    Ctrl-C reached), and to stderr otherwise (no terminal, a background job, SIGTERM).
-    """
-    line = (text + "\n").encode()
-    if hasattr(os, "tcgetpgrp"):
-        try:
-            tty = os.open("/dev/tty", os.O_WRONLY | os.O_NOCTTY)
-        except OSError:
-            tty = -1
-        if tty >= 0:
-            try:
-                if os.tcgetpgrp(tty) == os.getpgrp():
-                    os.write(tty, line)
-                    return
-            except OSError:
-                pass
-            finally:
-                os.close(tty)
-    with contextlib.suppress(OSError, ValueError):
-        print(text, file=sys.stderr, flush=True)
-
-
-@contextlib.contextmanager
-def _shielded(first: Callable[[int], None] | None = None) -> Iterator[None]:
-    """Let cleanup finish when Ctrl-C / SIGTERM arrives, and re-raise the interrupt after it
-    (``first`` is told of the signal). A second signal stops the cleanup at once: it raises
-    :class:`_CleanupStopped` wherever the cleanup is (a blocked read included)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received: list[int] = []
-
-    def hold(signum: int, frame: Any) -> None:
-        received.append(signum)
-        if len(received) > 1:
-            raise _CleanupStopped(signal.Signals(signum).name)
-        if first is not None:
-            first(signum)
-
-    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    for s in previous:
-        signal.signal(s, hold)
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-    if received:
-        raise KeyboardInterrupt
-
-
-# --- the session-wide role --------------------------------------------------------------------
-
-
-class ScimSession:
-    """What the SCIM suite shares in one process: target, credentials, ledger, cleanup."""
-
-    def __init__(self, ctx: RunContext) -> None:
-        scim = ctx.target.scim
-        assert scim is not None
-        self.ctx = ctx
-        self.target: ScimTarget = scim
-        self.version = scim.version
-        self.auth = Auth.from_target(scim.auth, ctx.url)
-        self.journal_dir = ctx.state.path / JOURNAL_DIR
-        # Parallel workers (pytest-xdist) share the run id; each gets its own prefix so one
-        # worker's cleanup and sweep never touch another's resources.
-        worker = re.sub(r"[^A-Za-z0-9]", "", os.environ.get("PYTEST_XDIST_WORKER", ""))
-        self.ledger = Ledger(
-            f"{scim.prefix}{ctx.run_id}" + (f"-{worker}" if worker else ""),
-            scim_base="",
-            journal_dir=self.journal_dir,
-            run_id=ctx.run_id,
-        )
-        self.findings: list[str] = []
-        self.previous_runs: CleanupReport = CleanupReport()
-        self._closed = False
-        #: how many ledger entries there were at the last sweep (None: never swept)
-        self._swept_at: int | None = None
-        self._started = False
-        self._old_term: Any = None
-
-    @property
-    def base_url(self) -> str:
-        return self.ctx.url(self.target.base_url)
-
-    @property
-    def identity(self) -> str:
-        """Which SCIM server this is, stable across runs (an in-process app's port is not):
-        journals of earlier runs are adopted only by runs against the same server."""
-        app = self.ctx.target.app
-        where = app.base_url or f"serve:{app.serve}:{sorted(app.serve_options.items())}"
-        return f"{where}|{self.target.base_url}"
-
-    def client(self, transcript: Transcript, check: str = "") -> ScimClient:
-        return ScimClient(
-            self.base_url,
-            version=self.version,
-            auth=self.auth,
-            transcript=transcript,
-            timeout=self.ctx.timeout,
-            ledger=self.ledger,
-            check=check,
-        )
-
-    def start(self) -> None:
-        """Once the app's URL is known: bind the ledger to it, clean earlier leftovers."""
-        if self._started:
-            return
-        self._started = True
-        # The journal lives in the state folder: made private (0700, .gitignore) first.
-        self.ctx.state.prepare()
-        self.ledger.scim_base = self.identity
-        self._install_sigterm()
-        atexit.register(self.close, raise_leftovers=False)
-        for path in Ledger.stale_journals(self.journal_dir, self.identity, self.ctx.run_id):
-            with contextlib.suppress(OSError, ValueError, KeyError):
-                Ledger.adopt(path, self.ledger)
-        if self.ledger.open_entries():
-            client = self.client(self.ctx.transcript(), "earlier run")
-            try:
-                self.previous_runs = self.ledger.cleanup(client)
-            finally:
-                client.close()
-
-    def _install_sigterm(self) -> None:
-        """SIGTERM unwinds like Ctrl-C, so fixture finalizers and closers clean up."""
-        if threading.current_thread() is not threading.main_thread():
-            return
-        if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
-
-            def on_term(signum: int, frame: Any) -> None:
-                raise KeyboardInterrupt("SIGTERM")
-
-            self._old_term = signal.SIG_DFL
-            signal.signal(signal.SIGTERM, on_term)
-
-    def cleanup(self, transcript: Transcript | None = None) -> CleanupReport:
-        """Clean everything still open, sweep for strays, and return the outcome.
-
-        The sweep (paging through every user and group) is skipped when the run has not
-        tried to create anything since the last sweep: it could find nothing new.
-        """
-        transcript = transcript or self.ctx.transcript()
-        client = self.client(transcript, "session end")
-        try:
-            report = self.ledger.cleanup(client)
-            strays: list[str] = []
-            if not self.ledger.stopped and self._swept_at != len(self.ledger.entries):
-                with contextlib.suppress(ScimClientError):
-                    strays = self.ledger.sweep(client)
-                    self._swept_at = len(self.ledger.entries)
-            if strays:
-                report.merge(self.ledger.cleanup(client, "sweep"))
-        finally:
-            client.close()
-        return report
-
-    def close(self, raise_leftovers: bool = True) -> None:
-        """Session end (``ctx.on_close``; atexit as a last resort): the last cleanup.
-
-        What could not be cleaned stays in the journal (the next run retries), is printed,
-        and is raised so ``RunContext.close()`` lists it among the run's problems.
-        """
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            report = self.cleanup() if self._started else CleanupReport()
-        except KeyboardInterrupt:
-            # Ctrl-C / SIGTERM during the last cleanup. The run is ending anyway: stop here
-            # (no traceback), say what is left and where it is written down.
-            report = CleanupReport(
-                left=[f"{e.label()}: not cleaned" for e in self.ledger.open_entries()]
-            )
-        if self._old_term is not None and threading.current_thread() is threading.main_thread():
-            with contextlib.suppress(ValueError):
-                signal.signal(signal.SIGTERM, self._old_term)
-        if report.left:
-            text = (
-                "oin-conformance SCIM: could not clean up what this run created; "
-                f"{self.ledger.where_left()}:\n" + report.text()
-            )
-            self.findings.append(text)
-            print(text, file=sys.stderr)
-            if raise_leftovers:
-                raise ScimClientError(text)
-
-
-def session_for(ctx: RunContext) -> ScimSession:
-    """The process's :class:`ScimSession` (created on first use, closed with the run)."""
-    existing = ctx.services.get("scim")
-    if isinstance(existing, ScimSession):
-        return existing
-    session = ScimSession(ctx)
-    ctx.services["scim"] = session
-    ctx.on_close(session.close)
-    return session
-
-
-def harness_info(ctx: RunContext) -> dict[str, object]:
-    """What an ISV configures once in their SCIM server: the credentials Okta will present."""
-    session = session_for(ctx)
-    auth = session.auth
-    info: dict[str, object] = {
-        "version": session.version,
-        "auth_mode": auth.mode,
-        "base_path": urlsplit(session.target.base_url).path or session.target.base_url,
-    }
-    if auth.mode in ("header", "bearer"):
-        info["token"] = auth.token
-    elif auth.mode == "basic":
-        info["username"] = auth.username
-        info["password"] = auth.password
-    else:
-        info["client_id"] = auth.client_id
-        info["client_secret"] = auth.client_secret
-        info["token_path"] = urlsplit(auth.token_url).path if auth.token_url else ""
-    return info
+#: A shield for a cleanup: ``shield(notice)`` is a context manager that lets the cleanup
+#: finish on a first interrupt (``notice(signum)`` tells the person why it goes on) and
+#: raises :class:`CleanupStopped` on a second one. The run wiring provides it.
+Shield = Callable[[Callable[[int], None]], contextlib.AbstractContextManager[None]]

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from oin_conformance.roles.scim_client import ScimSession, session_for
 from oin_conformance.runtime import RunContext
 from oin_conformance.session_fixtures import configured_section
 from oin_conformance.target import ScimTarget, Target
 from oin_conformance.transcript import Transcript
+from oin_conformance.wiring.scim import ScimSession, session_for
 
 from .okta import ScimCheck
 
@@ -54,7 +54,7 @@ def scim(
     finally:
         if scim_session.ledger.open_entries(check_id):
             transcript.note("Cleanup: removing what this check created (not part of the check)")
-            report = scim_session.ledger.cleanup(client, check=check_id)
+            report = scim_session.clean_after(client, check_id)
             for line in report.text().splitlines():
                 transcript.note(f"Cleanup: {line}")
         client.close()

@@ -18,11 +18,11 @@ from oin_conformance.roles.scim_client import (
     Person,
     ScimClient,
     ScimResult,
-    ScimSession,
     create_user_body,
 )
 from oin_conformance.target import ScimTarget
 from oin_conformance.transcript import Transcript
+from oin_conformance.wiring.scim import ScimSession
 
 FEATURE_WORDS = {
     "create": "Create Users",

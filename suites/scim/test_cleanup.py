@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from oin_conformance.failures import fail
-from oin_conformance.roles.scim_client import ScimSession
 from oin_conformance.transcript import Transcript
+from oin_conformance.wiring.scim import ScimSession
 
 from .conftest import LAST
 

@@ -36,6 +36,7 @@ from oin_conformance.roles.scim_client import (
 )
 from oin_conformance.roles.serve import ServedApp
 from oin_conformance.transcript import Redactor, Transcript
+from oin_conformance.wiring.scim import shielded
 
 TOKEN = "unit-test-token-4242"
 PREFIX = "oin-test-abc123"
@@ -571,7 +572,7 @@ def test_cleanup_finishes_when_interrupted() -> None:
 
         c.send = send  # type: ignore[method-assign]
         with pytest.raises(KeyboardInterrupt):
-            ledger.cleanup(c)
+            ledger.cleanup(c, shield=shielded)
         c.send = original  # type: ignore[method-assign]
         assert all(c.get_group(g).status == 404 for g in ids)
     finally:
@@ -585,14 +586,11 @@ def test_a_second_interrupt_stops_the_cleanup_at_once(
         pytest.skip("signals need the main thread")
     import signal
 
-    from oin_conformance.roles import scim_client
-
     said: list[str] = []
-    monkeypatch.setattr(scim_client, "_say", said.append)
     app = create_app({"scim": {"auth_mode": "bearer", "token": TOKEN}}, {})
     served = ServedApp(app)
     try:
-        ledger = Ledger(PREFIX, journal_dir=tmp_path / "journal", run_id="r1")
+        ledger = Ledger(PREFIX, journal_dir=tmp_path / "journal", run_id="r1", say=said.append)
         c = client(served.url, ledger=ledger)
         for i in range(3):
             c.create_group(f"{PREFIX}-Group-{i}")
@@ -608,7 +606,7 @@ def test_a_second_interrupt_stops_the_cleanup_at_once(
         c.send = send  # type: ignore[method-assign]
         handler = signal.getsignal(signal.SIGINT)
         with pytest.raises(KeyboardInterrupt) as info:
-            ledger.cleanup(c)
+            ledger.cleanup(c, shield=shielded)
         journal = next((tmp_path / "journal").glob("*.json"))
         assert str(info.value) == (
             "oin-conformance SCIM cleanup stopped by a second interrupt: 3 resource(s) this "
@@ -676,7 +674,7 @@ def _ctx(tmp_path: Path, auth: str) -> Any:
 def test_harness_info_gives_the_credentials_to_configure(
     tmp_path: Path, auth: str, expected: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from oin_conformance.roles.scim_client import ScimSession, harness_info, session_for
+    from oin_conformance.wiring.scim import ScimSession, harness_info, session_for
 
     monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
     ctx = _ctx(tmp_path, auth)
@@ -692,7 +690,7 @@ def test_harness_info_gives_the_credentials_to_configure(
 def test_session_prefix_is_per_xdist_worker(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from oin_conformance.roles.scim_client import session_for
+    from oin_conformance.wiring.scim import session_for
 
     monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw1")
     ctx = _ctx(tmp_path, 'mode = "bearer"\ntoken = "tok-123456"')
@@ -704,8 +702,8 @@ def test_a_scim_only_run_keeps_its_journal_in_a_private_state_folder(tmp_path: P
     """No key is generated for SCIM; the journal's folder is made private all the same."""
     import stat
 
-    from oin_conformance.roles.scim_client import session_for
     from oin_conformance.state import GITIGNORE
+    from oin_conformance.wiring.scim import session_for
 
     ctx = _ctx(tmp_path, 'mode = "bearer"\ntoken = "tok-123456"')
     session = session_for(ctx)
@@ -773,7 +771,7 @@ def test_session_sweeps_again_only_after_new_creates(
     created nothing since the last one (the cleanup check already swept)."""
     import random
 
-    from oin_conformance.roles.scim_client import session_for
+    from oin_conformance.wiring.scim import session_for
 
     served, recorder = server
     monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
