@@ -147,7 +147,7 @@ def bench_scim(repeat: int) -> dict[str, object]:
 
     sys.path.insert(0, str(REPO))
     from fixtures.reference_app.app import create_app
-    from oin_conformance.roles.scim_client import (
+    from oin_conformance.roles.scim import (
         Auth,
         Ledger,
         Person,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pytest
 
 from oin_conformance.roles.browser import Browser, BrowserError
-from oin_conformance.roles.scim_client import Auth, ScimClient, check_payload
+from oin_conformance.roles.scim import Auth, ScimClient, check_payload
 from oin_conformance.transcript import Transcript
 
 #: The harness timeout every case runs with (seconds).

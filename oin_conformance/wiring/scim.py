@@ -4,7 +4,7 @@ the state folder), the cleanups at check and session end, and what may interrupt
 Ctrl-C and SIGTERM (a first one lets the cleanup finish, a second stops it at once), atexit
 as a last resort — with notices for the person at the terminal.
 
-The SCIM role (:mod:`oin_conformance.roles.scim_client`) is a plain library; everything of a
+The SCIM role (:mod:`oin_conformance.roles.scim`) is a plain library; everything of a
 run is here.
 """
 
@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-from oin_conformance.roles.scim_client import (
+from oin_conformance.roles.scim import (
     JOURNAL_DIR,
     Auth,
     CleanupReport,

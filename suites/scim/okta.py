@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from oin_conformance.failures import CheckFailure, excerpt, fail
-from oin_conformance.roles.scim_client import (
+from oin_conformance.roles.scim import (
     CORE_1,
     ERROR_URN,
     LIST_URN,

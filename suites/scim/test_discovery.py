@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from oin_conformance.failures import excerpt, fail
-from oin_conformance.roles.scim_client import CORE_1
+from oin_conformance.roles.scim import CORE_1
 
 from .okta import ScimCheck, expect_status, field, is_int
 

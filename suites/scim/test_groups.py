@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from oin_conformance.failures import fail
-from oin_conformance.roles.scim_client import ScimResult
+from oin_conformance.roles.scim import ScimResult
 
 from .okta import ScimCheck, expect_list, expect_status, expect_valid
 

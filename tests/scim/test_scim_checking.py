@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from scim2_models import Context, Error, Group, ListResponse, PatchOp, User
 
-from oin_conformance.roles.scim_client import (
+from oin_conformance.roles.scim import (
     CORE_1,
     ENTERPRISE_URN,
     GROUP_URN,

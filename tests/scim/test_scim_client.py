@@ -15,7 +15,7 @@ import pytest
 from scim2_models import Context, Group, User
 
 from fixtures.reference_app.app import create_app
-from oin_conformance.roles.scim_client import (
+from oin_conformance.roles.scim import (
     CORE_1,
     OKTA_USER_AGENT,
     Auth,

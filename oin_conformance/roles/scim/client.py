@@ -1,0 +1,501 @@
+"""Okta's provisioning client: every request as Okta sends it, recorded into a transcript, each
+response checked by scim2-client's checking layer against scim2-models (SCIM 1.1 payloads
+lifted to their 2.0 form first)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import requests
+from scim2_client.client import BaseSyncSCIMClient
+from scim2_client.errors import SCIMClientException
+from scim2_models import (
+    Context,
+    EnterpriseUser,
+    Group,
+    ListResponse,
+    ResourceType,
+    SCIMException,
+    ScimPolicy,
+    ScimProvider,
+    User,
+)
+
+from oin_conformance.roles.browser import (
+    DeadlineExceeded,
+    decode_body,
+    describe_error,
+    exchange,
+    watched_session,
+)
+from oin_conformance.roles.scim.auth import Auth
+from oin_conformance.roles.scim.common import (
+    BODY_CONTENT_TYPE,
+    CORE_1,
+    ENTERPRISE_1,
+    ENTERPRISE_URN,
+    ERROR_URN,
+    GROUP_URN,
+    HEADERS,
+    LIST_URN,
+    MAX_BODY,
+    USER_URN,
+    Expect,
+    Kind,
+    ScimClientError,
+)
+from oin_conformance.roles.scim.ledger import Ledger, LedgerEntry
+from oin_conformance.roles.scim.okta_requests import (
+    active_patch_body,
+    add_members_body,
+    create_group_body,
+    profile_update_body,
+    remove_members_body,
+    rename_group_body,
+)
+from oin_conformance.transcript import JsonTooDeep, Transcript, load_json
+
+if TYPE_CHECKING:
+    pass
+
+
+# --- results -----------------------------------------------------------------------------------
+
+
+@dataclass
+class ScimResult:
+    """One exchange: the raw answer, its JSON, and what scim2-client's checks made of it."""
+
+    method: str
+    url: str
+    status: int | None
+    headers: dict[str, str]
+    text: str
+    data: Any = None
+    #: The validated scim2-models object (User, Group, ListResponse, Error) or None.
+    model: Any = None
+    #: Why scim2-client's checking layer refused the response ("" when it accepted it).
+    problem: str = ""
+    #: Network error instead of a response.
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    def header(self, name: str) -> str:
+        for key, value in self.headers.items():
+            if key.lower() == name.lower():
+                return value
+        return ""
+
+    @property
+    def json_object(self) -> dict[str, Any]:
+        return self.data if isinstance(self.data, dict) else {}
+
+    @property
+    def id(self) -> str:
+        value = self.json_object.get("id")
+        return value if isinstance(value, str) else ""
+
+    def resources(self) -> list[dict[str, Any]]:
+        """``Resources`` of a list response (Okta also tolerates lowercase ``resources``)."""
+        obj = self.json_object
+        found = obj.get("Resources", obj.get("resources", []))
+        return [r for r in found if isinstance(r, dict)] if isinstance(found, list) else []
+
+    def seen(self, limit: int = 1500) -> str:
+        """A short text of what came back, for a failure's ``seen``."""
+        if self.status is None:
+            return f"{self.method} {self.url}: {self.error}"
+        body = self.text if len(self.text) <= limit else self.text[:limit] + " …"
+        ctype = self.header("Content-Type") or "no Content-Type"
+        return f"{self.method} {self.url} -> HTTP {self.status} ({ctype})\n{body or '(empty body)'}"
+
+
+class _Checker(BaseSyncSCIMClient):
+    """scim2-client's checking layer, without its transport (we send Okta's exact bytes)."""
+
+    def request(self, method: str, url: str, **kwargs: Any) -> Any:  # pragma: no cover
+        raise NotImplementedError("requests are sent by ScimClient")
+
+
+def _checker() -> _Checker:
+    provider = ScimProvider(
+        models=[User, EnterpriseUser, Group],
+        resource_types=[
+            ResourceType.from_resource(User[EnterpriseUser]),
+            ResourceType.from_resource(Group),
+        ],
+        policy=ScimPolicy(unknown=ScimPolicy.Unknown.ignore),
+    )
+    # Okta accepts text/json and friends, so content type is graded separately (advisory);
+    # status codes are graded by the checks, which know what Okta expects at each step.
+    return _Checker(
+        provider=provider,
+        check_response_content_type=False,
+        check_response_status_codes=False,
+        raise_scim_errors=False,
+    )
+
+
+_CHECKER = _checker()
+_USER_MODEL: Any = _CHECKER.provider.model_for("User")
+_EXPECTED_TYPES: dict[str, list[Any]] = {
+    "user": [_USER_MODEL],
+    "group": [Group],
+    "users": [ListResponse[_USER_MODEL]],
+    "groups": [ListResponse[Group]],
+}
+_CONTEXTS = {
+    "POST": Context.RESOURCE_CREATION_RESPONSE,
+    "PUT": Context.RESOURCE_REPLACEMENT_RESPONSE,
+    "PATCH": Context.RESOURCE_PATCH_RESPONSE,
+    "GET": Context.RESOURCE_QUERY_RESPONSE,
+    "DELETE": Context.RESOURCE_QUERY_RESPONSE,
+}
+
+
+def lift_v1(data: Any, expect: Expect) -> Any:
+    """A SCIM 1.1 payload in its SCIM 2.0 form (same attributes, 2.0 URNs, 2.0 Error)."""
+    if not isinstance(data, dict):
+        return data
+    errors = data.get("Errors")
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        first = errors[0]
+        return {
+            "schemas": [ERROR_URN],
+            "detail": str(first.get("description", "")),
+            "status": str(first.get("code", "")),
+        }
+    out = dict(data)
+    if expect in ("users", "groups") and ("Resources" in out or "totalResults" in out):
+        out["schemas"] = [LIST_URN]
+        single: Expect = "user" if expect == "users" else "group"
+        out["Resources"] = [lift_v1(r, single) for r in out.get("Resources", []) or []]
+        return out
+    schemas = out.get("schemas")
+    if isinstance(schemas, list) and CORE_1 in schemas:
+        urn = GROUP_URN if expect in ("group", "groups") else USER_URN
+        out["schemas"] = [urn] + ([ENTERPRISE_URN] if ENTERPRISE_1 in schemas else [])
+        if ENTERPRISE_1 in out:
+            out[ENTERPRISE_URN] = out.pop(ENTERPRISE_1)
+    return out
+
+
+def check_payload(
+    data: Any, status: int, headers: Mapping[str, str], expect: Expect, method: str, version: str
+) -> tuple[Any, str]:
+    """Run scim2-client's response checks; return (model, problem)."""
+    if expect == "none" and not (isinstance(data, dict) and data.get("schemas")):
+        return None, ""
+    payload = lift_v1(data, expect) if version == "1.1" else data
+    if payload is not None and not isinstance(payload, dict):
+        return None, "the response body is not a JSON object"
+    lower = {k.lower(): v for k, v in headers.items()}
+    types = _EXPECTED_TYPES.get(expect, [])
+    try:
+        model = _CHECKER.check_response(
+            payload=payload,
+            status_code=status,
+            headers=lower,
+            expected_types=types,
+            scim_ctx=_CONTEXTS.get(method),
+        )
+    except (SCIMClientException, SCIMException) as exc:
+        notes = " ".join(getattr(exc, "__notes__", []) or [])
+        return None, f"{type(exc).__name__}: {exc} {notes}".strip()
+    except Exception as exc:  # noqa: BLE001 - a hostile payload must not crash the run
+        return None, f"{type(exc).__name__}: {exc}"
+    return model, ""
+
+
+# --- the client ------------------------------------------------------------------------------
+
+
+class ScimClient:
+    """Okta's provisioning engine talking to one SCIM server, recorded into one transcript."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        version: str = "2.0",
+        auth: Auth,
+        transcript: Transcript,
+        timeout: float = 15.0,
+        ledger: Ledger | None = None,
+        check: str = "",
+        session: requests.Session | None = None,
+    ) -> None:
+        if version not in HEADERS:
+            raise ValueError(f"SCIM version must be 2.0 or 1.1, not {version!r}")
+        self.base_url = base_url.rstrip("/")
+        self.version = version
+        self.auth = auth
+        self.transcript = transcript
+        self._hidden: set[str] = set()
+        self._hide(auth.secrets())
+        self.timeout = timeout
+        self.ledger = ledger
+        self.check = check
+        self.session = watched_session(session)
+        self.session.trust_env = False
+        self.session.headers.clear()
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _hide(self, secrets: list[str]) -> None:
+        """Redact these values (by value) in this client's transcript from now on."""
+        new = [s for s in secrets if s not in self._hidden]
+        if new:
+            self._hidden.update(new)
+            self.transcript.redactor = self.transcript.redactor.with_secrets(new)
+
+    # -- one exchange ---------------------------------------------------------------------
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: list[tuple[str, str]] | None = None,
+        body: Mapping[str, Any] | None = None,
+        raw_body: str | None = None,
+        expect: Expect = "none",
+        authorization: str | None = None,
+        note: str = "",
+        validate: bool = True,
+    ) -> ScimResult:
+        """One request exactly as Okta builds it; ``authorization`` overrides the credentials
+        ("" sends none). ``raw_body`` sends a body that is not JSON (Okta's SPEC test POSTs
+        ``test`` to the discovery endpoints). ``validate=False`` skips scim2-client's response
+        checks (the harness's own cleanup reads, which only need the status and the JSON)."""
+        url = self.base_url + path
+        if query:
+            url += "?" + "&".join(f"{k}={quote(v, safe='')}" for k, v in query)
+        headers = dict(HEADERS[self.version])
+        data: bytes | None = None
+        if body is not None or raw_body is not None:
+            headers["Content-Type"] = BODY_CONTENT_TYPE[self.version]
+            data = json.dumps(body).encode() if body is not None else str(raw_body).encode()
+        if authorization is None:
+            try:
+                headers["Authorization"] = self.auth.header(
+                    self.session, self.transcript, self.timeout
+                )
+                self._hide(self.auth.secrets())
+            except ScimClientError as exc:
+                return ScimResult(method, url, None, {}, "", error=str(exc))
+        elif authorization:
+            headers["Authorization"] = authorization
+        started = time.perf_counter()
+        prepared = self.session.prepare_request(
+            requests.Request(method, url, data=data, headers=headers)
+        )
+        try:
+            resp, raw = exchange(self.session, prepared, timeout=self.timeout, max_body=MAX_BODY)
+        except requests.RequestException as exc:
+            reason = describe_error(exc, self.timeout)
+            late = exc.response if isinstance(exc, DeadlineExceeded) else None
+            self.transcript.record(
+                method=method,
+                url=url,
+                request_headers=dict(prepared.headers),
+                request_body=data,
+                status=late.status_code if late is not None else None,
+                response_headers=dict(late.headers) if late is not None else {},
+                response_body=None,
+                started=started,
+                error=reason,
+                note=note,
+            )
+            return ScimResult(method, url, None, {}, "", error=reason)
+        text = decode_body(raw, resp.encoding)
+        resp_headers = dict(resp.headers)
+        self.transcript.record(
+            method=method,
+            url=url,
+            # what went on the wire (requests adds Host, Content-Length, Connection)
+            request_headers=dict(prepared.headers),
+            request_body=data,
+            status=resp.status_code,
+            response_headers=resp_headers,
+            response_body=text,
+            started=started,
+            note=note,
+        )
+        parsed: Any = None
+        problem = ""
+        if text.strip():
+            try:
+                parsed = load_json(text)
+            except JsonTooDeep as exc:
+                problem = f"the response body is not JSON a client can read: {exc}"
+            except ValueError:
+                problem = "the response body is not JSON"
+        model = None
+        if not problem and validate:
+            model, problem = check_payload(
+                parsed, resp.status_code, resp_headers, expect, method, self.version
+            )
+        return ScimResult(method, url, resp.status_code, resp_headers, text, parsed, model, problem)
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def list_users(self, start_index: int = 1, count: int = 100, **kw: Any) -> ScimResult:
+        """``GET /Users?startIndex=&count=`` (import; the connection test uses count=2)."""
+        q = [("startIndex", str(start_index)), ("count", str(count))]
+        return self.send("GET", "/Users", query=q, expect="users", **kw)
+
+    def find_user(self, user_name: str, **kw: Any) -> ScimResult:
+        """``GET /Users?filter=userName eq "…"&startIndex=1&count=100`` (before every create)."""
+        q = [("filter", f'userName eq "{user_name}"'), ("startIndex", "1"), ("count", "100")]
+        return self.send("GET", "/Users", query=q, expect="users", **kw)
+
+    def get_user(self, user_id: str, **kw: Any) -> ScimResult:
+        return self.send("GET", f"/Users/{quote(user_id, safe='')}", expect="user", **kw)
+
+    def list_groups(self, start_index: int = 1, count: int = 100, **kw: Any) -> ScimResult:
+        q = [("startIndex", str(start_index)), ("count", str(count))]
+        return self.send("GET", "/Groups", query=q, expect="groups", **kw)
+
+    def find_group(self, display_name: str, **kw: Any) -> ScimResult:
+        q = [("filter", f'displayName eq "{display_name}"'), ("startIndex", "1"), ("count", "100")]
+        return self.send("GET", "/Groups", query=q, expect="groups", **kw)
+
+    def get_group(self, group_id: str, **kw: Any) -> ScimResult:
+        return self.send("GET", f"/Groups/{quote(group_id, safe='')}", expect="group", **kw)
+
+    # -- writes (each guarded by the ledger) ---------------------------------------------
+
+    def create_user(self, body: Mapping[str, Any], **kw: Any) -> ScimResult:
+        """``POST /Users``; the user is in the ledger before the request leaves."""
+        entry = self._intend("User", str(body.get("userName", "")))
+        result = self.send("POST", "/Users", body=body, expect="user", **kw)
+        self._settle(entry, result)
+        return result
+
+    def create_group(self, display_name: str, **kw: Any) -> ScimResult:
+        entry = self._intend("Group", display_name)
+        body = create_group_body(display_name, self.version)
+        result = self.send("POST", "/Groups", body=body, expect="group", **kw)
+        self._settle(entry, result)
+        return result
+
+    def replace_user(self, user_id: str, body: Mapping[str, Any], **kw: Any) -> ScimResult:
+        """``PUT /Users/{id}`` with the whole object (profile update; 1.1 (de)activation)."""
+        self._owned("User", user_id)
+        path = f"/Users/{quote(user_id, safe='')}"
+        return self.send("PUT", path, body=body, expect="user", **kw)
+
+    def update_profile(
+        self, user_id: str, changes: Mapping[str, Any]
+    ) -> tuple[ScimResult, ScimResult]:
+        """Okta's profile push: ``GET /Users/{id}`` then ``PUT`` of the merged object."""
+        self._owned("User", user_id)
+        current = self.get_user(user_id, note="Okta reads the user before every PUT")
+        if not current.ok or not current.json_object:
+            return current, current
+        body = profile_update_body(current.json_object, changes, self.version)
+        return current, self.replace_user(user_id, body, note="profile update (PUT)")
+
+    def set_active(self, user_id: str, active: bool) -> ScimResult:
+        """Deactivate / reactivate: PATCH path-less replace (2.0, OIN), or GET + PUT with
+        ``active`` (1.1, as for the private integrations that SCIM 1.1 is limited to)."""
+        self._owned("User", user_id)
+        path = f"/Users/{quote(user_id, safe='')}"
+        verb = "reactivate" if active else "deactivate"
+        if self.version == "2.0":
+            return self.send(
+                "PATCH", path, body=active_patch_body(active), expect="user", note=verb
+            )
+        current = self.get_user(user_id, note=f"Okta reads the user before the {verb} PUT")
+        if not current.ok or not current.json_object:
+            return current
+        body = profile_update_body(current.json_object, {"active": active}, "1.1")
+        return self.replace_user(user_id, body, note=f"{verb} (PUT, SCIM 1.1)")
+
+    def patch_user_active_v1(self, user_id: str, active: bool) -> ScimResult:
+        """SCIM 1.1 OIN-template deactivate: PATCH with the partial object."""
+        self._owned("User", user_id)
+        path = f"/Users/{quote(user_id, safe='')}"
+        return self.send(
+            "PATCH", path, body=active_patch_body(active, "1.1", user_id), expect="user"
+        )
+
+    def add_members(self, group_id: str, members: list[tuple[str, str]]) -> ScimResult:
+        self._owned("Group", group_id)
+        for mid, _ in members:
+            self._owned("User", mid)
+        path = f"/Groups/{quote(group_id, safe='')}"
+        return self.send(
+            "PATCH",
+            path,
+            body=add_members_body(members, self.version),
+            expect="group",
+            note="Group Push: add members",
+        )
+
+    def remove_members(self, group_id: str, member_ids: list[str]) -> ScimResult:
+        self._owned("Group", group_id)
+        path = f"/Groups/{quote(group_id, safe='')}"
+        return self.send(
+            "PATCH",
+            path,
+            body=remove_members_body(member_ids, self.version),
+            expect="group",
+            note="Group Push: remove members",
+        )
+
+    def rename_group(self, group_id: str, display_name: str) -> ScimResult:
+        entry = self._owned("Group", group_id)
+        if entry is not None and self.ledger is not None:
+            self.ledger.add_name(entry, display_name)
+        path = f"/Groups/{quote(group_id, safe='')}"
+        return self.send(
+            "PATCH",
+            path,
+            body=rename_group_body(group_id, display_name, self.version),
+            expect="group",
+            note="Group Push: rename",
+        )
+
+    def delete_group(self, group_id: str, **kw: Any) -> ScimResult:
+        self._owned("Group", group_id)
+        return self.send("DELETE", f"/Groups/{quote(group_id, safe='')}", **kw)
+
+    def delete_user(self, user_id: str, **kw: Any) -> ScimResult:
+        """Cleanup only: Okta itself never deletes users."""
+        self._owned("User", user_id)
+        return self.send("DELETE", f"/Users/{quote(user_id, safe='')}", **kw)
+
+    # -- ledger hooks ---------------------------------------------------------------------
+
+    def _intend(self, kind: Kind, name: str) -> LedgerEntry | None:
+        if self.ledger is None:
+            raise ScimClientError("creating resources needs a ledger (data safety)")
+        if not self.ledger.is_ours(name):
+            raise ScimClientError(
+                f"refusing to create {kind} {name!r}: it does not carry the run prefix "
+                f"{self.ledger.prefix!r}"
+            )
+        return self.ledger.intend(kind, name, self.check)
+
+    def _settle(self, entry: LedgerEntry | None, result: ScimResult) -> None:
+        if entry is not None and self.ledger is not None:
+            self.ledger.settle(entry, result.id if result.ok else "", result.status)
+
+    def _owned(self, kind: Kind, rid: str) -> LedgerEntry | None:
+        if self.ledger is None:
+            raise ScimClientError(f"changing a {kind} needs a ledger (data safety)")
+        entry = self.ledger.find(kind, rid)
+        if entry is None:
+            raise ScimClientError(f"refusing to modify {kind} {rid!r}: this run did not create it")
+        return entry
