@@ -273,11 +273,14 @@ class Transcript:
         return "\n".join(lines)
 
 
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """The value of header ``name`` (case-insensitive), or None: the one header lookup."""
+    wanted = name.lower()
+    return next((v for k, v in headers.items() if k.lower() == wanted), None)
+
+
 def _content_type(headers: Mapping[str, str]) -> str:
-    for name, value in headers.items():
-        if name.lower() == "content-type":
-            return value
-    return ""
+    return header(headers, "Content-Type") or ""
 
 
 def _text(body: bytes | str | None) -> str:

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from urllib3.response import HTTPResponse
 
 from oin_conformance import __version__
-from oin_conformance.transcript import Transcript
+from oin_conformance.transcript import Transcript, header
 
 USER_AGENT = f"Mozilla/5.0 (compatible; oin-conformance/{__version__})"
 MAX_BODY = 5 * 1024 * 1024
@@ -67,10 +67,7 @@ class Page:
     entered_harness: str | None = None
 
     def header(self, name: str) -> str | None:
-        for key, value in self.headers.items():
-            if key.lower() == name.lower():
-                return value
-        return None
+        return header(self.headers, name)
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ from oin_conformance.roles.scim.okta_requests import (
     remove_members_body,
     rename_group_body,
 )
-from oin_conformance.transcript import JsonTooDeep, Transcript, load_json
+from oin_conformance.transcript import JsonTooDeep, Transcript, header, load_json
 
 if TYPE_CHECKING:
     pass
@@ -89,10 +89,7 @@ class ScimResult:
         return self.status is not None and 200 <= self.status < 300
 
     def header(self, name: str) -> str:
-        for key, value in self.headers.items():
-            if key.lower() == name.lower():
-                return value
-        return ""
+        return header(self.headers, name) or ""
 
     @property
     def json_object(self) -> dict[str, Any]:
