@@ -192,9 +192,9 @@ def _attempt(saml: SamlCheck, attack: Mutator, prepared: Prepared) -> None:
             )
     if ok:
         raise fail(
-            f"The app accepts a hostile response ({attack.attack}) and signs in "
-            f"{saml.probe.expected_text(victim)}",
-            seen=f"Attack: {attack.summary}\n" + saml.seen(page, xml, probe),
+            f"The app accepts a hostile response ({attack.attack}) and signs the victim in",
+            seen=f"Attack: {attack.summary}\nThe signed-in probe names the victim "
+            f"({saml.probe.expected_text(victim)!r}).\n" + saml.seen(page, xml, probe),
             expected=expected,
             fix=fix,
         )
