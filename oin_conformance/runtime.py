@@ -328,6 +328,10 @@ class OinRuntime:
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
+        # Captured output (an in-process app that prints a header it was sent, a log line)
+        # ends up in the terminal, the HTML and JUnit: redact it like everything else.
+        redact = self.context.redactor.text
+        report.sections = [(title, redact(content)) for title, content in report.sections]
         meta = item.stash.get(META_KEY, None)
         if meta is None:
             return report

@@ -55,6 +55,10 @@ def app(environ, start_response):
     # raw, base64-encoded and URL-encoded (as some error pages and debug headers do).
     auth = environ.get("HTTP_AUTHORIZATION", "")
     token = auth.split(" ", 1)[-1]
+    # ... and logs it, as a debug print would (captured output, in every report format).
+    print("incoming Authorization:", auth)
+    import sys
+    print("token seen:", token, file=sys.stderr)
     body = json.dumps({
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
         "status": "401",
@@ -69,7 +73,8 @@ def app(environ, start_response):
 
 
 @pytest.mark.slow
-def test_secrets_echoed_by_the_app_are_redacted_by_value(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_secrets_echoed_by_the_app_are_redacted_by_value(tmp_path: Path, workers: str) -> None:
     token = "echoed-scim-token/with+odd=chars"
     (tmp_path / "echoapp.py").write_text(ECHO_APP)
     target = tmp_path / "target.toml"
@@ -78,15 +83,20 @@ def test_secrets_echoed_by_the_app_are_redacted_by_value(tmp_path: Path) -> None
         '[scim]\nbase_url = "/scim/v2"\n[scim.auth]\nmode = "bearer"\n'
         'token = "${ECHO_TOKEN}"\n'
     )
-    run = run_plugin(f"--oin-target={target}", "-m", "scim", cwd=tmp_path,
+    run = run_plugin(f"--oin-target={target}", "-m", "scim", "-n", workers, "-rA",
+                     "-o", "junit_logging=all", cwd=tmp_path,
                      env={"ECHO_TOKEN": token})  # fmt: skip
     assert run.returncode == 1, run.stdout[-2000:]
     report = (run.report_dir / "readiness.json").read_text()
     assert "[redacted]" in report
     outputs = {
         "stdout": run.stdout,
+        "stderr": run.stderr,
         **{p.name: p.read_text() for p in run.report_dir.iterdir() if p.is_file()},
     }
+    # The app's prints were captured (and shown: -rA, JUnit system-out/err) — redacted.
+    assert "incoming Authorization: Bearer [redacted]" in run.stdout
+    assert "incoming Authorization: Bearer [redacted]" in outputs["junit.xml"]
     leaks = [
         (name, form) for form in forms(token) for name, text in outputs.items() if form in text
     ]
