@@ -88,7 +88,14 @@ def _role(module: str, func: str) -> object:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="oin-conformance", description=__doc__)
+    from oin_conformance import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="oin-conformance",
+        description=__doc__.replace("``", "'"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"oin-conformance {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     init = sub.add_parser("init", help="write a commented target template")
     init.add_argument("path", nargs="?", default="oin-target.toml")
@@ -115,18 +122,34 @@ def main(argv: list[str] | None = None) -> int:
         if path.exists() and not args.force:
             print(f"ERROR: {path} exists; use --force to overwrite it", file=sys.stderr)
             return 1
-        path.write_text(TEMPLATE)
+        try:
+            path.write_text(TEMPLATE)
+        except OSError as exc:
+            print(f"ERROR: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
         print(f"wrote {path}; edit it, then run: pytest --oin-target={path}")
         return 0
     target = _load(args.target)
-    if args.command == "idp-metadata":
-        from oin_conformance.state import StateFolder
+    section = "saml" if args.command == "idp-metadata" else "oidc"
+    if getattr(target, section) is None:
+        print(
+            f"ERROR: --target {target.path} has no [{section}] section; add one to test "
+            f"{section.upper()} ({args.command} prints what to configure for it)",
+            file=sys.stderr,
+        )
+        return 4
+    from oin_conformance.state import StateError, StateFolder
 
-        func = _role("oin_conformance.roles.saml", "idp_metadata")
-        print(func(target, StateFolder(target.state_dir())))  # type: ignore[operator]
-        return 0
-    func = _role("oin_conformance.wiring.oidc", "op_info")
-    print(func(target))  # type: ignore[operator]
+    try:
+        if args.command == "idp-metadata":
+            func = _role("oin_conformance.roles.saml", "idp_metadata")
+            print(func(target, StateFolder(target.state_dir())))  # type: ignore[operator]
+        else:
+            func = _role("oin_conformance.wiring.oidc", "op_info")
+            print(func(target))  # type: ignore[operator]
+    except (StateError, OSError) as exc:
+        print(f"ERROR: --target {target.path}: {exc}", file=sys.stderr)
+        return 4
     return 0
 
 

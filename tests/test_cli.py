@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from oin_conformance import __version__
 from oin_conformance.cli import main
 from oin_conformance.target import load
 
@@ -92,3 +93,36 @@ def test_checks_lists_every_check_with_severity_and_requirement(
     assert {c["protocol"] for c in listed} == {"general"}
     assert {c["id"] for c in listed} >= {"general.app_is_reachable"}
     assert set(listed[0]) == {"id", "protocol", "severity", "requirement", "title"}
+
+
+def test_version_and_readable_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"oin-conformance {__version__}"
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "idp-metadata --target FILE" in out and "``" not in out
+
+
+@pytest.mark.parametrize("command", ["idp-metadata", "op-info"])
+def test_a_target_without_the_protocol_is_one_error_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    target = tmp_path / "t.toml"
+    target.write_text(
+        '[app]\nbase_url = "http://127.0.0.1:9"\n[app.test_user]\nusername = "a@b.c"\n'
+    )
+    assert main([command, "--target", str(target)]) == 4
+    err = capsys.readouterr().err
+    section = "saml" if command == "idp-metadata" else "oidc"
+    assert err.count("\n") == 1 and err.startswith(f"ERROR: --target {target} has no [{section}]")
+
+
+def test_init_into_a_missing_folder_is_one_error_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["init", str(tmp_path / "nodir" / "x.toml")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("ERROR: cannot write")
