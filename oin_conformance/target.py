@@ -342,8 +342,17 @@ class Target(_Section):
 # --- loading and error messages -------------------------------------------------------------
 
 
-def load(path: str | os.PathLike[str], environ: dict[str, str] | None = None) -> Target:
-    """Read, resolve and validate a target file, or raise :class:`TargetError`."""
+def load(
+    path: str | os.PathLike[str],
+    environ: dict[str, str] | None = None,
+    *,
+    unset: str | None = None,
+) -> Target:
+    """Read, resolve and validate a target file, or raise :class:`TargetError`.
+
+    ``unset``: the value an unset ``${VAR}`` takes instead of an error (for commands that
+    print settings and never use or show a secret, such as ``oin-conformance op-info``).
+    """
     file = Path(path)
     env = dict(os.environ if environ is None else environ)
     try:
@@ -364,7 +373,7 @@ def load(path: str | os.PathLike[str], environ: dict[str, str] | None = None) ->
             f"{file}: not valid TOML: {exc}. Fix: correct the TOML syntax at that line."
         ) from None
     from_env: set[tuple[str | int, ...]] = set()
-    data = _resolve_env(data, env, (), from_env, file)
+    data = _resolve_env(data, env, (), from_env, file, unset)
     try:
         target = Target.model_validate(data)
     except ValidationError as exc:
@@ -380,15 +389,22 @@ def _resolve_env(
     loc: tuple[str | int, ...],
     from_env: set[tuple[str | int, ...]],
     file: Path,
+    unset: str | None = None,
 ) -> Any:
     if isinstance(node, dict):
-        return {k: _resolve_env(v, env, (*loc, k), from_env, file) for k, v in node.items()}
+        return {
+            k: _resolve_env(v, env, (*loc, k), from_env, file, unset) for k, v in node.items()
+        }
     if isinstance(node, list):
-        return [_resolve_env(v, env, (*loc, i), from_env, file) for i, v in enumerate(node)]
+        return [
+            _resolve_env(v, env, (*loc, i), from_env, file, unset) for i, v in enumerate(node)
+        ]
     if isinstance(node, str) and "${" in node:
 
         def sub(match: re.Match[str]) -> str:
             name = match.group(1)
+            if name not in env and unset is not None:
+                return unset
             if name not in env:
                 raise TargetError(
                     f"{file}: {_where(loc)} refers to environment variable ${{{name}}}, "

@@ -126,3 +126,27 @@ def test_init_into_a_missing_folder_is_one_error_line(
     assert main(["init", str(tmp_path / "nodir" / "x.toml")]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("ERROR: cannot write")
+
+
+def test_op_info_works_with_an_unset_secret_variable_and_never_prints_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OIN_TEST_UNSET_SECRET", raising=False)
+    target = tmp_path / "t.toml"
+    target.write_text(
+        '[app]\nbase_url = "http://127.0.0.1:9"\n[app.test_user]\nusername = "a@b.c"\n'
+        '[oidc]\nlogin_url = "/login"\nredirect_uris = ["/cb"]\nclient_id = "0oa1"\n'
+        'client_secret = "${OIN_TEST_UNSET_SECRET}"\n'
+    )
+    assert main(["op-info", "--target", str(target)]) == 0
+    out = capsys.readouterr().out
+    assert "0oa1" in out and "(unset)" not in out
+
+
+def test_a_broken_target_names_the_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "t.toml"
+    target.write_text('[app]\nbase_ur = "http://127.0.0.1:9"\n')
+    with pytest.raises(SystemExit) as info:
+        main(["idp-metadata", "--target", str(target)])
+    assert info.value.code == 4
+    assert capsys.readouterr().err.startswith(f"ERROR: --target {target}")
