@@ -18,54 +18,108 @@ from typing import Any
 
 TEMPLATE = """\
 # oin-conformance target description. Every section but [app] is optional; a protocol
-# without a section is reported as "not configured". Secrets may be written as ${ENV_VAR}.
-# Paths starting with "/" are relative to [app] base_url.
+# without a section is reported as "not configured". Secrets may be written as ${ENV_VAR}
+# (redacted from every report). Paths starting with "/" are relative to the app's base URL.
+# A line "# key = ..." is an optional key: uncomment it to use it. A line "## key = ..." is
+# an alternative to a key set above it: uncomment it instead of that key, not beside it.
 
 [app]
-name = "My App"
-base_url = "https://app.example.com"        # or: serve = "mypackage.wsgi:application"
+name = "My App"                              # the app's name in the report
+base_url = "https://app.example.com"         # where the app runs (give base_url OR serve)
+## serve = "mypackage.wsgi:application"      # instead of base_url: a WSGI app, run in-process
+## serve_factory = true                      # serve names a factory(settings, serve_options)
+# pythonpath = ["src"]                       # folders to import serve from (beside this file)
 
-[app.test_user]                              # the account the harness signs in as
-username = "isvtest@example.com"
-email = "isvtest@example.com"
-first_name = "Isv"
-last_name = "Test"
+# [app.serve_options]                        # passed to the serve factory as a dict
+# debug = false
 
-[app.signed_in]                              # how to tell who is signed in
-url = "/api/me"
-status = 200
+# The user the harness signs in as ([saml] and [oidc] need it; must exist unless jit = true).
+[app.test_user]
+username = "isvtest@example.com"             # the login name (required)
+email = "isvtest@example.com"                # defaults to username
+first_name = "Isv"                           # defaults to "Test"
+last_name = "Test"                           # defaults to "User"
+
+# How the harness tells WHO is signed in (each protocol may override it with signed_in).
+[app.signed_in]
+url = "/api/me"                              # a page that shows the signed-in user
+status = 200                                 # its status when signed in
 contains = "{username}"                      # {username} {email} {first_name} {last_name}
+# pattern = "Signed in as <b>([^<]+)</b>"    # a regex whose group captures the identity
+## json_pointer = "/user/email"              # instead of pattern: the identity in JSON
 
 # [harness]
 # timeout = 15                               # seconds, every HTTP call
 # state_dir = ".oin-state"                   # generated IdP/OP keys (keep it: your app trusts them)
 
 # [saml]
-# acs_url = "/saml/acs"
-# audience = "https://app.example.com/saml/metadata"
+# acs_url = "/saml/acs"                      # your Assertion Consumer Service URL
+# audience = "https://app.example.com/saml/metadata"   # your SP entity ID
 # login_url = "/saml/login"                  # SP-initiated sign-in starts here
-# relay_state = "/dashboard"
+# relay_state = "/dashboard"                 # RelayState sent with IdP-initiated responses
 # nameid_format = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
-# sign = "both"                              # response | assertion | both
+# nameid = "{email}"                         # the NameID value, templated like contains
+# sign = "both"                              # what Okta signs: response | assertion | both
 # attributes = { firstName = "{first_name}", lastName = "{last_name}", email = "{email}" }
+# optional_attributes = ["lastName"]         # attributes your app works without
+# sp_metadata_url = "/saml/metadata"         # your SP metadata (checked against the above)
+# sp_metadata_file = "sp-metadata.xml"       # or that metadata as a file (beside this file)
+# jit = false                                # your app creates unknown users at sign-in
+# idp_entity_id = "http://www.okta.com/exk1example"   # pin the IdP entity ID you configured
+# signed_in = { url = "/saml/me", contains = "{email}" }   # overrides [app.signed_in]
 
 # [oidc]
-# login_url = "/oidc/login"
-# redirect_uris = ["/oidc/callback"]
-# initiate_login_uri = "/oidc/initiate"
-# client_id = "0oa-test-client"
-# client_secret = "${OIDC_CLIENT_SECRET}"
-# [oidc.provider]
-# bind = "127.0.0.1"
-# port = 8765                                # the app is configured with this issuer once
+# login_url = "/oidc/login"                  # SP-initiated sign-in starts here
+# redirect_uris = ["/oidc/callback"]         # your registered redirect URIs
+# initiate_login_uri = "/oidc/initiate"      # Okta-initiated (third-party) login URI
+# post_logout_redirect_uri = "/signed-out"   # where RP-initiated logout returns
+# issuer = ""                                # pin the issuer (default: the harness's OP URL)
+# client_id = "0oa-test-client"              # the client ID your app is configured with
+# client_secret = "${OIDC_CLIENT_SECRET}"    # its secret (use an environment variable)
+# jit = false                                # your app creates unknown users at sign-in
+# signed_in = { url = "/oidc/me", contains = "{email}" }   # overrides [app.signed_in]
+# [oidc.provider]                            # the harness's Okta org authorization server
+# bind = "127.0.0.1"                         # address it listens on
+# port = 8765                                # fixed port: configure your app with it once
+# public_url = "http://127.0.0.1:8765"       # the issuer URL, if the app reaches it elsewhere
 
 # [scim]
-# base_url = "/scim/v2"
-# version = "2.0"
+# base_url = "/scim/v2"                      # your SCIM base URL
+# version = "2.0"                            # 2.0 | 1.1
 # features = ["create", "update", "deactivate", "reactivate", "import_users", "group_push"]
-# [scim.auth]
-# mode = "bearer"
-# token = "${SCIM_TOKEN}"
+# unique_attribute = "userName"              # the attribute users are matched on
+# prefix = "oin-test-"                       # names of everything the harness creates
+# [scim.auth]                                # how Okta authenticates to your SCIM API
+# mode = "bearer"                            # header | bearer | basic | oauth2
+# token = "${SCIM_TOKEN}"                    # header and bearer
+## username = "okta"                         # basic: instead of token
+## password = "${SCIM_PASSWORD}"             # basic
+## token_url = "https://app.example.com/oauth/token"   # oauth2: instead of token
+## client_id = "okta-scim"                   # oauth2
+## client_secret = "${SCIM_CLIENT_SECRET}"   # oauth2
+
+# [submission]                               # the OIN submission material (Okta's API names)
+# name = "My App"                            # the app's name in the OIN catalog
+# description = "What My App does for Okta customers."
+# use_cases = ["Automation"]                 # OIN use case categories
+# logo = "logo.png"                          # a file, beside this file
+# submitter_email = "oin@example.com"        # who Okta contacts about the submission
+# sign_on_modes = ["SAML_2_0", "OIDC", "SCIM"]   # SAML_2_0 | OIDC | SWA | SCIM
+# [[submission.contacts]]                    # one table per contact
+# contact_type = "CUSTOMER_SUPPORT"          # CUSTOMER_SUPPORT | ESCALATION_SUPPORT
+# value_type = "EMAIL"                       # URL | EMAIL | PHONE
+# value = "support@example.com"
+# [submission.test_account]                  # what the OIN analyst signs in with
+# url = "https://app.example.com/login"
+# username = "okta-review@example.com"
+# password = "${OIN_TEST_ACCOUNT_PASSWORD}"
+# instructions = "Sign in, then open Settings > SSO."
+# [submission.guides]                        # customer configuration guide URLs
+# sso = "https://docs.example.com/okta-sso"
+# scim = "https://docs.example.com/okta-scim"
+# [[submission.variables]]                   # one table per tenant setting
+# name = "subdomain"                         # the variable's name in Okta
+# label = "Your My App subdomain"            # what the admin sees
 """
 
 
@@ -78,7 +132,8 @@ def _load(path: str, *, secrets_needed: bool = True):  # type: ignore[no-untyped
     try:
         return load(path, unset=None if secrets_needed else "(unset)")
     except TargetError as exc:
-        print(f"ERROR: --target {exc}", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"ERROR: --target {problem}", file=sys.stderr)
         raise SystemExit(4) from None
 
 

@@ -82,11 +82,16 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> None:
     """Load the target before pytest configures its plugins (html, junitxml, xdist)."""
-    path = target_path(config)
-    if path is None:
+    found = target_source(config)
+    if found is None:
         return
+    path, source = found
     if config.option.help or config.option.version:
         # --help and --version never run checks; they must work with a broken target.
+        return
+    if source != "option" and not asks_for_suites(config):
+        # An exported OIN_TARGET (or an oin_target ini key) must not hijack a project that
+        # names its own tests (test paths or testpaths): the plugin stays inactive there.
         return
     from oin_conformance.runtime import OinRuntime
 
@@ -96,7 +101,41 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
 
 def target_path(config: pytest.Config) -> str | None:
     """The target file named by the option, the ini key or the environment, if any."""
-    value = config.getoption("oin_target", None) or config.getini("oin_target")
-    if not value:
-        value = os.environ.get(ENV_TARGET, "")
-    return str(value) if value else None
+    found = target_source(config)
+    return found[0] if found else None
+
+
+def target_source(config: pytest.Config) -> tuple[str, str] | None:
+    """The target file and where it was named: "option", "ini" or "env"."""
+    value = config.getoption("oin_target", None)
+    if value:
+        return str(value), "option"
+    value = config.getini("oin_target")
+    if value:
+        return str(value), "ini"
+    value = os.environ.get(ENV_TARGET, "")
+    return (value, "env") if value else None
+
+
+def asks_for_suites(config: pytest.Config) -> bool:
+    """Whether a run whose target came from the ini key or the environment is an OIN run.
+
+    It is when pytest was given no test paths and no ``testpaths`` are configured (the
+    suites are then collected instead of the invocation folder), or when a test path lies
+    in the shipped suites. A project that names its own tests (arguments or ``testpaths``,
+    also ``pytest .``) runs them alone: the exported target is ignored.
+    """
+    if config.args_source is pytest.Config.ArgsSource.INVOCATION_DIR:
+        return True
+    import importlib.util
+
+    spec = importlib.util.find_spec("oin_conformance.suites")
+    if spec is None or not spec.submodule_search_locations:
+        return False
+    suites = Path(next(iter(spec.submodule_search_locations))).resolve()
+    base = Path(config.invocation_params.dir)
+    for arg in config.args:
+        path = (base / arg.split("::", 1)[0]).resolve()
+        if path == suites or suites in path.parents:
+            return True
+    return False

@@ -88,8 +88,14 @@ class RunContext:
 
     @property
     def user(self) -> dict[str, str]:
-        """The test user's fields (username, email, first_name, last_name)."""
-        return self.target.app.test_user.fields()
+        """The test user's fields (username, email, first_name, last_name).
+
+        Only [saml] and [oidc] sign in, and a target with either must name a test user
+        (:func:`oin_conformance.target.load` checks it); a SCIM-only target needs none."""
+        user = self.target.app.test_user
+        if user is None:
+            raise RuntimeError(f"{self.target.path}: [app.test_user] is needed to sign in; add it")
+        return user.fields()
 
     @property
     def timeout(self) -> float:
@@ -143,13 +149,17 @@ class OinRuntime:
         self.narrowed = False
         #: Report files this runtime pointed pytest's writers at (none for --collect-only).
         self.own_writers: dict[str, Path] = {}
+        #: This run created the report folder (removed again, if empty, when no report
+        #: is written).
+        self.created_report_dir = False
 
     @classmethod
     def start(cls, config: pytest.Config, path: Path) -> OinRuntime:
         try:
             target = load(path)
         except TargetError as exc:
-            raise pytest.UsageError(str(exc)) from None
+            # One ERROR: line per mistake in the file.
+            raise pytest.UsageError(*exc.problems) from None
         suites = suites_dir()
         runtime = cls(config, target, suites)
         if config.args_source is not pytest.Config.ArgsSource.ARGS:
@@ -195,7 +205,7 @@ class OinRuntime:
     def configure_writers(self) -> None:
         """Point pytest-html and junitxml at the report folder; register the readiness."""
         config = self.config
-        self.report_dir.mkdir(parents=True, exist_ok=True)
+        self.ensure_report_dir()
         if config.pluginmanager.hasplugin("html") and not config.getoption("htmlpath", None):
             config.option.htmlpath = str(self.report_dir / "readiness.html")
             config.option.self_contained_html = True
@@ -207,10 +217,36 @@ class OinRuntime:
 
         config.pluginmanager.register(ReadinessReport(self), "oin-readiness")
 
+    def ensure_report_dir(self) -> None:
+        """Create the report folder now, or stop the run with one usage error (exit 4)
+        before any check: a report that cannot be written is known at the start."""
+        folder = self.report_dir
+        missing = not folder.exists()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            if not folder.is_dir():
+                raise NotADirectoryError(20, "not a directory")
+            probe = folder / f".oin-write-test-{self.run_id}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise pytest.UsageError(
+                f"--oin-report={self.config.getoption('oin_report')}: cannot write the "
+                f"reports in {folder} ({exc.strerror or exc}). Fix: pass a folder you can "
+                "create and write, e.g. --oin-report=reports"
+            ) from None
+        self.created_report_dir = missing
+
     def abandon_writers(self) -> None:
-        """A usage error once the writers were configured: none of them writes a report
-        (a stale report from an earlier run is left as it was)."""
+        """A usage error once the writers were configured, or a run with no OIN check: none
+        of them writes a report (a stale report from an earlier run is left as it was; a
+        report folder this run created is removed again while empty)."""
         pm = self.config.pluginmanager
+        if self.created_report_dir:
+            try:
+                self.report_dir.rmdir()  # only if still empty
+            except OSError:
+                pass
         readiness = pm.get_plugin("oin-readiness")
         if readiness is not None:
             pm.unregister(readiness)
@@ -302,6 +338,12 @@ class OinRuntime:
         self.deselected.update(item.nodeid for item in items if META_KEY in item.stash)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if not is_worker(self.config) and not uses_xdist(self.config):
+            if not any(META_KEY in item.stash for item in session.items):
+                # A run that runs no OIN check (only the project's own tests, or a
+                # selection that left no check) writes no report. (Under xdist the
+                # controller does not collect; such a run still writes one.)
+                self.abandon_writers()
         if is_worker(self.config):
             # The controller learns what was collected and deselected from the workers.
             out: dict[str, Any] = self.config.workeroutput  # type: ignore[attr-defined]

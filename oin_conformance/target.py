@@ -31,7 +31,25 @@ _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 class TargetError(Exception):
-    """The target file cannot be used; ``str()`` is the one-line message for the user."""
+    """The target file cannot be used: one line per mistake in :attr:`problems`.
+
+    ``str()`` is those lines joined by newlines; each names the file, the section and key,
+    what was found, what is allowed and the fix.
+    """
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__(*problems)
+        self.problems: list[str] = list(problems)
+
+    def __str__(self) -> str:
+        return "\n".join(self.problems)
+
+
+#: A form of ``[app.test_user]`` that works, for messages (one line: an inline table).
+TEST_USER_EXAMPLE = (
+    'test_user = { username = "isvtest@example.com", email = "isvtest@example.com", '
+    'first_name = "Isv", last_name = "Test" }'
+)
 
 
 def _http_url(value: str) -> str:
@@ -124,7 +142,9 @@ class App(_Section):
     serve_factory: bool = False
     serve_options: dict[str, Any] = Field(default_factory=dict)
     pythonpath: list[str] = Field(default_factory=list)
-    test_user: TestUser
+    #: Required when [saml] or [oidc] is configured (they sign in as this user); a
+    #: SCIM-only target needs none. :func:`load` checks this.
+    test_user: TestUser | None = None
     signed_in: SignedInProbe | None = None
 
     @model_validator(mode="after")
@@ -133,6 +153,12 @@ class App(_Section):
             raise ValueError(
                 'give base_url (where the app runs) or serve = "package.module:wsgi_app" '
                 "(start a Python WSGI app in-process)"
+            )
+        if self.base_url is not None and self.serve is not None:
+            raise ValueError(
+                "give base_url or serve, not both: base_url is where an app you started "
+                "answers, serve starts the app in-process on a port the OS picks (its URL "
+                "is then that loopback address); remove one of them"
             )
         return self
 
@@ -373,11 +399,18 @@ def load(
             f"{file}: not valid TOML: {exc}. Fix: correct the TOML syntax at that line."
         ) from None
     from_env: set[tuple[str | int, ...]] = set()
-    data = _resolve_env(data, env, (), from_env, file, unset)
+    missing_env: list[str] = []
+    data = _resolve_env(data, env, (), from_env, file, unset, missing_env)
+    # Every mistake at once: unset variables, each validation error, cross-section rules.
+    problems = list(missing_env)
+    target: Target | None = None
     try:
         target = Target.model_validate(data)
     except ValidationError as exc:
-        raise TargetError(_explain(file, exc, data, from_env)) from None
+        problems += [p for p in _explain(file, exc, from_env) if p not in problems]
+    problems += _cross_checks(file, data)
+    if problems or target is None:
+        raise TargetError(*problems)
     return target.model_copy(
         update={"path": file.resolve(), "sha256": hashlib.sha256(raw_bytes).hexdigest()}
     )
@@ -390,14 +423,19 @@ def _resolve_env(
     from_env: set[tuple[str | int, ...]],
     file: Path,
     unset: str | None = None,
+    missing: list[str] | None = None,
 ) -> Any:
+    """``node`` with ``${VAR}`` resolved. An unset variable takes ``unset`` if given;
+    otherwise its message is appended to ``missing`` (raised at once without it)."""
     if isinstance(node, dict):
         return {
-            k: _resolve_env(v, env, (*loc, k), from_env, file, unset) for k, v in node.items()
+            k: _resolve_env(v, env, (*loc, k), from_env, file, unset, missing)
+            for k, v in node.items()
         }
     if isinstance(node, list):
         return [
-            _resolve_env(v, env, (*loc, i), from_env, file, unset) for i, v in enumerate(node)
+            _resolve_env(v, env, (*loc, i), from_env, file, unset, missing)
+            for i, v in enumerate(node)
         ]
     if isinstance(node, str) and "${" in node:
 
@@ -406,11 +444,15 @@ def _resolve_env(
             if name not in env and unset is not None:
                 return unset
             if name not in env:
-                raise TargetError(
+                message = (
                     f"{file}: {_where(loc)} refers to environment variable ${{{name}}}, "
                     f"which is not set. Fix: export {name} before running, or write the "
                     "value in the file."
                 )
+                if missing is None:
+                    raise TargetError(message)
+                missing.append(message)
+                return ""
             return env[name]
 
         from_env.add(loc)
@@ -448,18 +490,37 @@ def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
 _SECRET_KEYS = {"client_secret", "token", "password"}
 
 
-def _explain(
-    file: Path, exc: ValidationError, data: Any, from_env: set[tuple[str | int, ...]]
-) -> str:
+def _cross_checks(file: Path, data: Any) -> list[str]:
+    """Mistakes that span sections (pydantic validates one section at a time)."""
+    if not isinstance(data, dict) or not isinstance(data.get("app"), dict):
+        return []  # a missing or malformed [app] is already reported
+    signs_in = [f"[{s}]" for s in ("saml", "oidc") if s in data]
+    if signs_in and "test_user" not in data["app"]:
+        return [
+            f"{file}: [app] missing the test user ([app.test_user]): {' and '.join(signs_in)} "
+            f"sign(s) in as that user. Fix: add to [app]: {TEST_USER_EXAMPLE} (or a "
+            "[app.test_user] table with those keys); only username is required."
+        ]
+    return []
+
+
+def _explain(file: Path, exc: ValidationError, from_env: set[tuple[str | int, ...]]) -> list[str]:
+    """One message per mistake; a misspelt key first (it explains a "missing" key)."""
     errors = exc.errors(include_url=False)
-    # A misspelt key explains the "missing" error of the key it was meant to be: say it first.
     errors.sort(key=lambda e: e["type"] != "extra_forbidden")
-    first = errors[0]
-    loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-    msg = _explain_one(file, first, loc, from_env)
-    if len(errors) > 1:
-        msg += f" ({len(errors) - 1} more problem(s) after this one.)"
-    return msg
+    suggested: set[tuple[str | int, ...]] = set()
+    messages: list[str] = []
+    for err in errors:
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        if err["type"] == "missing" and loc in suggested:
+            continue  # "unknown key 'acs_ulr'. Did you mean 'acs_url'?" already says it
+        message = _explain_one(file, err, loc, from_env)
+        match = re.search(r"Did you mean '([^']+)'\?", message)
+        if err["type"] == "extra_forbidden" and match:
+            suggested.add((*loc[:-1], match.group(1)))
+        if message not in messages:
+            messages.append(message)
+    return messages
 
 
 def _explain_one(
@@ -489,20 +550,37 @@ def _explain_one(
     if kind == "missing":
         if not section:
             return f"{file}: missing section [{key}]. Fix: add it (see `oin-conformance init`)."
+        if loc[:2] == ("app", "test_user"):
+            return (
+                f"{file}: [{section}] missing required key '{key}'. Fix: give the test user "
+                f"at least a username, e.g. in [app]: {TEST_USER_EXAMPLE}"
+            )
+        if _model_at(loc) is not None:
+            return (
+                f"{file}: missing section [{section}.{key}]. Fix: add a [{section}.{key}] "
+                "table with its keys (see `oin-conformance init`)."
+            )
         return (
             f"{file}: [{section}] missing required key '{key}'. "
             f"Fix: add {key} = ... to [{section}]."
         )
     where = f"[{section}] key '{key}'" if section else (f"[{key}]" if key else "the file")
     secret = key in _SECRET_KEYS or loc in from_env
-    found = "" if secret else f" Found: {_short(err.get('input'))}."
+    value = err.get("input")
+    found = "" if secret else f" Found: {_short(value)}."
+    if isinstance(value, dict):
+        # A whole section: its keys only (a value in it may be a secret or from the env).
+        found = f" Found keys: {', '.join(map(str, value)) or 'none'}."
     reason = err["msg"]
     if kind == "literal_error":
         expected = err.get("ctx", {}).get("expected", "")
         return f"{file}: {where} is not allowed.{found} Allowed: {expected}. Fix: use one of those."
     if kind == "value_error":
         reason = reason.removeprefix("Value error, ")
-    return f"{file}: {where}: {reason}.{found} Fix: correct {where}."
+    fix = f"correct {where}"
+    if loc == ("app", "test_user"):
+        fix = f"write it as a table, e.g. in [app]: {TEST_USER_EXAMPLE}"
+    return f"{file}: {where}: {reason}.{found} Fix: {fix}."
 
 
 def _short(value: Any) -> str:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
+import tomllib
 from pathlib import Path
+from typing import Any, get_args
 
 import pytest
+from pydantic import BaseModel
 
 from oin_conformance import __version__
-from oin_conformance.cli import main
-from oin_conformance.target import load
+from oin_conformance.cli import TEMPLATE, main
+from oin_conformance.target import Target, load
 
 
 def test_init_writes_a_template_that_loads(
@@ -150,3 +154,92 @@ def test_a_broken_target_names_the_flag(tmp_path: Path, capsys: pytest.CaptureFi
         main(["idp-metadata", "--target", str(target)])
     assert info.value.code == 4
     assert capsys.readouterr().err.startswith(f"ERROR: --target {target}")
+
+
+def _uncomment(template: str, *, alternatives: bool) -> str:
+    """The template with its optional keys ("# key = ...", "# [section]") uncommented,
+    and with alternatives also ("## key = ...")."""
+    marks = r"(?:##|#)" if alternatives else "#"
+    return re.sub(rf"(?m)^{marks} (?=\[|[a-z_]+ = )", "", template)
+
+
+def _model_paths(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every key of the target model (nested sections included), as paths."""
+    paths: list[tuple[str, ...]] = []
+    for name, field in model.model_fields.items():
+        if field.exclude:
+            continue  # filled by load(), not written in the file
+        path = (*prefix, name)
+        paths.append(path)
+        if name == "signed_in" and prefix != ("app",):
+            continue  # a protocol's override has [app.signed_in]'s keys
+        args = [field.annotation, *get_args(field.annotation)]
+        args += [a for arg in args for a in get_args(arg)]  # list[Model]
+        nested = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        if nested is not None:
+            paths += _model_paths(nested, path)
+    return paths
+
+
+def _lookup(data: Any, path: tuple[str, ...]) -> bool:
+    for part in path:
+        if isinstance(data, list):
+            data = data[0]
+        if not isinstance(data, dict) or part not in data:
+            return False
+        data = data[part]
+    return True
+
+
+def _readme_table_keys() -> dict[str, set[str]]:
+    """The README's target table: top section -> every key its row names."""
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    table = text.split("## The target file", 1)[1].split("\n\n| section | keys |", 1)[1]
+    rows: dict[str, set[str]] = {}
+    for line in table.split("\n\n", 1)[0].splitlines()[2:]:
+        cells = line.split("|")
+        section = cells[1].strip().strip("`[]").split(".")[0]
+        keys = re.sub(r"\([^()]*\)", "", "|".join(cells[2:]))  # (allowed values, notes)
+        found = set(re.findall(r"`([a-z_]+)(?: = [^`]*)?`", keys))
+        rows.setdefault(section, set()).update(found)
+    return rows
+
+
+def _keys_under(data: Any) -> set[str]:
+    if isinstance(data, list):
+        return set().union(*(_keys_under(v) for v in data)) if data else set()
+    if not isinstance(data, dict):
+        return set()
+    return set(data).union(*(_keys_under(v) for v in data.values()))
+
+
+def test_init_template_names_every_key_and_loads_uncommented(tmp_path: Path) -> None:
+    env = {
+        "OIDC_CLIENT_SECRET": "s",
+        "SCIM_TOKEN": "t",
+        "SCIM_PASSWORD": "p",
+        "SCIM_CLIENT_SECRET": "c",
+        "OIN_TEST_ACCOUNT_PASSWORD": "a",
+    }
+    # Every optional key uncommented at once still loads (all protocols configured).
+    optional = tmp_path / "optional.toml"
+    optional.write_text(_uncomment(TEMPLATE, alternatives=False))
+    target = load(optional, environ=env)
+    assert all(target.protocols.values())
+    assert target.submission is not None and target.submission.contacts
+    # With the alternatives too: every key of every section is in the template.
+    everything = tomllib.loads(_uncomment(TEMPLATE, alternatives=True))
+    missing = [".".join(p) for p in _model_paths(Target) if not _lookup(everything, p)]
+    assert missing == []
+    # Every key the README's table lists, [submission] included, is in the template.
+    rows = _readme_table_keys()
+    assert set(rows) == {"app", "harness", "saml", "oidc", "scim", "submission"}
+    assert "sign_on_modes" in rows["submission"] and "serve" in rows["app"]
+    for section, keys in rows.items():
+        assert keys - _keys_under(everything[section]) == set(), section
+    # Each key line says what it is (a trailing comment) or sits under a comment line.
+    lines = TEMPLATE.splitlines()
+    for i, line in enumerate(lines):
+        bare = re.sub(r"^#+ ", "", line)
+        if re.match(r"[a-z_]+ = ", bare) and " # " not in bare:
+            assert lines[i - 1].startswith("#") or "=" in lines[i - 1], line

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html as htmllib
 import json
 import re
+import shutil
 import socket
 import textwrap
 import xml.etree.ElementTree as ET
@@ -168,13 +169,13 @@ def test_isv_test_failing_beside_the_suites_fails_the_run(tiny_app: Path) -> Non
     assert both.returncode == 1, both.stdout
     assert "test_isv_own_behaviour" in both.stdout
     # The target in the ini key and only the ISV's tests on the command line: the suites
-    # did not run (verdict not_run), and the ISV's failure is the exit status.
+    # do not run and no report is written (README "The target file"), and the ISV's
+    # failure is the exit status.
     (tiny_app / "pytest.ini").write_text(f"[pytest]\noin_target = {target}\n")
+    shutil.rmtree(both.report_dir)
     alone = run_plugin("test_isv.py", cwd=tiny_app)
     assert alone.returncode == 1, alone.stdout
-    assert alone.readiness["verdict"] == "not_run"
-    assert alone.readiness["ready"] is False
-    assert len(alone.readiness["not_run"]) == 4  # the general checks that apply
+    assert not alone.report_dir.exists()
 
 
 # -- advisory findings ---------------------------------------------------------------------
@@ -183,9 +184,7 @@ def test_isv_test_failing_beside_the_suites_fails_the_run(tiny_app: Path) -> Non
 def test_advisory_only_run_exits_0_and_is_no_junit_failure(tiny_app: Path) -> None:
     target = write_target(
         tiny_app,
-        TINY_TARGET.replace(
-            'serve = "tinyapp:app"', 'serve = "tinyapp:app"\nbase_url = "http://127.0.0.1:9"'
-        ),
+        TINY_TARGET.replace('serve = "tinyapp:app"', 'base_url = "http://127.0.0.1:9"'),
     )
     check = "general.loopback_urls_are_for_testing_only"
     run = run_plugin(f"--oin-target={target}", f"--oin-check={check}", "-v", cwd=tiny_app)

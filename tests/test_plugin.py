@@ -46,14 +46,17 @@ def test_without_a_target_the_plugin_does_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "reports").exists()
 
 
-def test_broken_target_is_one_error_line_and_exit_4(tmp_path: Path) -> None:
+def test_broken_target_is_one_error_line_per_mistake_and_exit_4(tmp_path: Path) -> None:
     target = write_target(tmp_path, TINY_TARGET + '\n[saml]\nacs_ulr = "/acs"\n')
     run = run_plugin(f"--oin-target={target}", cwd=tmp_path)
     assert run.returncode == 4
     errors = [line for line in run.stderr.splitlines() if line.startswith("ERROR:")]
-    assert len(errors) == 1, run.stderr
+    # Every mistake at once; the misspelt key stands for the acs_url it was meant to be.
+    assert len(errors) == 2, run.stderr
     assert "[saml] unknown key 'acs_ulr'" in errors[0]
     assert "Did you mean 'acs_url'?" in errors[0]
+    assert "[saml] missing required key 'audience'" in errors[1]
+    assert not [ln for ln in run.stderr.splitlines() if ln.strip() and ln[:6] != "ERROR:"]
     assert "Traceback" not in run.stderr + run.stdout
 
 
@@ -122,9 +125,7 @@ def test_blocking_failure_exit_1_and_report(tiny_app: Path) -> None:
 def test_advisory_failure_does_not_fail_the_run(tiny_app: Path) -> None:
     target = write_target(
         tiny_app,
-        TINY_TARGET.replace(
-            'serve = "tinyapp:app"', 'serve = "tinyapp:app"\nbase_url = "http://127.0.0.1:9"'
-        ),
+        TINY_TARGET.replace('serve = "tinyapp:app"', 'base_url = "http://127.0.0.1:9"'),
     )
     run = run_plugin(
         f"--oin-target={target}",
@@ -228,3 +229,76 @@ def test_rerun_command_reruns_exactly_that_check(tiny_app: Path) -> None:
     assert again.readiness["seed"] == first.readiness["seed"]
     exchange = again.check("general.app_is_reachable")["transcript"][0]
     assert exchange["curl"].startswith("curl -sS -X GET 'http://127.0.0.1:")
+
+
+def test_unwritable_report_folder_is_one_error_line_and_exit_4(tiny_app: Path) -> None:
+    target = write_target(tiny_app, TINY_TARGET)
+    # run_plugin passes its own --oin-report first; the later option wins.
+    run = run_plugin(f"--oin-target={target}", "--oin-report=/proc/nope", cwd=tiny_app)
+    assert run.returncode == 4, run.stdout + run.stderr
+    errors = [line for line in run.stderr.splitlines() if line.startswith("ERROR:")]
+    assert len(errors) == 1, run.stderr
+    assert errors[0].startswith("ERROR: --oin-report=/proc/nope: cannot write the reports")
+    assert "Traceback" not in run.stderr + run.stdout
+    assert not run.report_dir.exists()
+
+
+# -- an exported OIN_TARGET (or the ini key) never hijacks an unrelated project ------------
+
+UNRELATED_TEST = """
+def test_own_behaviour():
+    assert True
+
+def test_own_failure():
+    assert 1 + 1 == 3
+"""
+
+
+@pytest.mark.parametrize("where", ["env", "ini"])
+def test_exported_target_does_not_hijack_a_project_with_testpaths(
+    tiny_app: Path, where: str
+) -> None:
+    target = write_target(tiny_app, TINY_TARGET)
+    project = tiny_app / "unrelated"
+    (project / "tests").mkdir(parents=True)
+    (project / "tests" / "test_own.py").write_text(UNRELATED_TEST)
+    ini = "[pytest]\ntestpaths = tests\n"
+    env = {"OIN_TARGET": str(target)}
+    if where == "ini":
+        ini += f"oin_target = {target}\n"
+        env = {}
+    (project / "pytest.ini").write_text(ini)
+    run = run_plugin("-v", cwd=project, env=env)
+    assert run.returncode == 1, run.stdout + run.stderr  # its own failing test
+    assert "test_own.py::test_own_behaviour PASSED" in run.stdout
+    assert "test_own.py::test_own_failure FAILED" in run.stdout
+    assert "1 failed, 1 passed" in run.stdout
+    assert "general/test_general.py" not in run.stdout and "oin-conformance 0" not in run.stdout
+    assert not run.report_dir.exists()
+    # Its own test paths on the command line: the same.
+    run = run_plugin("tests/test_own.py::test_own_behaviour", cwd=project, env=env)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "1 passed" in run.stdout
+    assert not run.report_dir.exists()
+    # A broken exported target does not break it either (it is not even read).
+    target.write_text("[app\n")
+    run = run_plugin("-q", cwd=project, env=env)
+    assert run.returncode == 1 and "1 failed, 1 passed" in run.stdout, run.stdout + run.stderr
+
+
+def test_exported_target_without_test_paths_runs_the_suites(tiny_app: Path) -> None:
+    target = write_target(tiny_app, TINY_TARGET)
+    run = run_plugin(
+        "--oin-check=general.app_is_reachable", cwd=tiny_app, env={"OIN_TARGET": str(target)}
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.outcomes() == {"general.app_is_reachable": "passed"}
+
+
+def test_a_run_without_any_oin_check_writes_no_report(tiny_app: Path) -> None:
+    (tiny_app / "test_own.py").write_text(UNRELATED_TEST)
+    target = write_target(tiny_app, TINY_TARGET)
+    run = run_plugin(f"--oin-target={target}", "test_own.py", cwd=tiny_app)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "1 failed, 1 passed" in run.stdout
+    assert not run.report_dir.exists()

@@ -23,8 +23,9 @@ def error_for(tmp_path: Path, body: str, env: dict[str, str] | None = None) -> s
     with pytest.raises(TargetError) as info:
         load(path, environ=env or {})
     message = str(info.value)
-    assert "\n" not in message, "a target error is one line"
-    assert str(path) in message
+    # One line per mistake, each naming the file.
+    assert message.splitlines() == info.value.problems
+    assert all(line.startswith(f"{path}: ") for line in info.value.problems)
     return message
 
 
@@ -145,9 +146,67 @@ def test_scim_auth_mode_needs_its_credentials(tmp_path: Path) -> None:
     assert 'mode = "basic" needs password' in error_for(tmp_path, body)
 
 
-def test_more_problems_are_counted(tmp_path: Path) -> None:
-    body = MINIMAL + '\n[saml]\nacs = "/acs"\naudiense = "x"\n'
-    assert "more problem(s)" in error_for(tmp_path, body)
+def test_every_mistake_is_reported_at_once(tmp_path: Path) -> None:
+    body = MINIMAL + (
+        '\n[saml]\nacs = "/acs"\naudiense = "x"\n[harness]\ntimeout = -1\n'
+        '[scim]\nbase_url = "/scim"\n[scim.auth]\nmode = "bearer"\ntoken = "${NOPE}"\n'
+    )
+    lines = error_for(tmp_path, body).splitlines()
+    assert len(lines) == 4, lines
+    for text in (
+        "[scim.auth] key 'token' refers to environment variable ${NOPE}",
+        "[saml] unknown key 'acs'. Did you mean 'acs_url'?",
+        "[saml] unknown key 'audiense'. Did you mean 'audience'?",
+        "[harness] key 'timeout'",
+    ):
+        assert any(text in line for line in lines), text
+    # A misspelt key already names the key it was meant to be: no second line for it.
+    assert not any("missing required key" in line for line in lines)
+
+
+def test_base_url_and_serve_together_is_an_error(tmp_path: Path) -> None:
+    body = MINIMAL.replace("[app]\n", '[app]\nserve = "tinyapp:app"\n')
+    message = error_for(tmp_path, body)
+    assert "[app]: give base_url or serve, not both" in message
+    assert "Found keys: serve, base_url, test_user." in message
+
+
+def test_scim_only_target_needs_no_test_user(tmp_path: Path) -> None:
+    body = (
+        '[app]\nbase_url = "https://app.example.com"\n'
+        '[scim]\nbase_url = "/scim/v2"\n[scim.auth]\nmode = "bearer"\ntoken = "t"\n'
+        '[submission]\nname = "App"\n'
+    )
+    target = load(write_target(tmp_path, body), environ={})
+    assert target.app.test_user is None
+    assert target.protocols["scim"] and target.protocols["submission"]
+
+
+@pytest.mark.parametrize("protocol", ["saml", "oidc"])
+def test_sign_in_needs_a_test_user_and_the_message_shows_a_form_that_works(
+    tmp_path: Path, protocol: str
+) -> None:
+    sections = {
+        "saml": '[saml]\nacs_url = "/acs"\naudience = "x"\n',
+        "oidc": '[oidc]\nlogin_url = "/login"\nredirect_uris = ["/cb"]\nclient_id = "c"\n'
+        'client_secret = "s"\n',
+    }
+    head = '[app]\nbase_url = "https://app.example.com"\n'
+    message = error_for(tmp_path, head + sections[protocol])
+    assert f"[{protocol}]" in message and "[app.test_user]" in message
+    # The form the message shows, pasted under [app] as written, makes the target load.
+    form = message.split("Fix: add to [app]: ", 1)[1].split(" (or a", 1)[0]
+    fixed = head + form + "\n" + sections[protocol]
+    target = load(write_target(tmp_path, fixed, name="fixed.toml"), environ={})
+    assert target.app.test_user is not None
+    assert target.app.test_user.username == "isvtest@example.com"
+
+
+def test_test_user_without_username_shows_a_form_that_works(tmp_path: Path) -> None:
+    body = MINIMAL.replace('username = "ada@example.com"', 'email = "ada@example.com"')
+    message = error_for(tmp_path, body)
+    assert "[app.test_user] missing required key 'username'" in message
+    assert 'test_user = { username = "isvtest@example.com"' in message
 
 
 def test_model_has_a_section_for_every_spec_protocol() -> None:
