@@ -95,7 +95,8 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
         return
     from oin_conformance.runtime import OinRuntime
 
-    runtime = OinRuntime.start(config, Path(path))
+    named_by = {"option": "--oin-target", "ini": "oin_target (ini)", "env": ENV_TARGET}[source]
+    runtime = OinRuntime.start(config, Path(path), named_by)
     config.pluginmanager.register(runtime, "oin-runtime")
 
 

@@ -154,12 +154,14 @@ class OinRuntime:
         self.created_report_dir = False
 
     @classmethod
-    def start(cls, config: pytest.Config, path: Path) -> OinRuntime:
+    def start(cls, config: pytest.Config, path: Path, named_by: str = "--oin-target") -> OinRuntime:
+        """``named_by``: how the target was given (the flag, ini key or variable), which
+        every message about the file names."""
         try:
             target = load(path)
         except TargetError as exc:
-            # One ERROR: line per mistake in the file.
-            raise pytest.UsageError(*exc.problems) from None
+            # One ERROR: line per mistake in the file, each naming how it was given.
+            raise pytest.UsageError(*(f"{named_by} {p}" for p in exc.problems)) from None
         suites = suites_dir()
         runtime = cls(config, target, suites)
         if config.args_source is not pytest.Config.ArgsSource.ARGS:

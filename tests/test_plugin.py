@@ -53,6 +53,8 @@ def test_broken_target_is_one_error_line_per_mistake_and_exit_4(tmp_path: Path) 
     errors = [line for line in run.stderr.splitlines() if line.startswith("ERROR:")]
     # Every mistake at once; the misspelt key stands for the acs_url it was meant to be.
     assert len(errors) == 2, run.stderr
+    # Each names how the target was given (--oin-target here), then the file.
+    assert all(e.startswith(f"ERROR: --oin-target {target}") for e in errors), errors
     assert "[saml] unknown key 'acs_ulr'" in errors[0]
     assert "Did you mean 'acs_url'?" in errors[0]
     assert "[saml] missing required key 'audience'" in errors[1]
