@@ -199,6 +199,28 @@ def test_xdist_report_matches_serial_run(tiny_app: Path) -> None:
     assert (parallel.report_dir / "readiness.html").exists()
 
 
+@pytest.mark.slow
+def test_explicit_tx_workers_report_like_a_serial_run(tiny_app: Path) -> None:
+    """Workers named with --tx (as remote ssh workers are, here two local popen ones running
+    the same installed interpreter; no --rsyncdir) give the serial run's report."""
+    target = write_target(tiny_app, TINY_TARGET)
+    serial = run_plugin(f"--oin-target={target}", "--oin-seed=7", cwd=tiny_app)
+    tx_dir = tiny_app / "tx"
+    tx_dir.mkdir()
+    workers = run_plugin(
+        f"--oin-target={target}",
+        "--oin-seed=7",
+        "--dist",
+        "load",
+        "--tx",
+        f"2*popen//python={sys.executable}",
+        cwd=tx_dir,
+    )
+    assert "2 workers" in workers.stdout, workers.stdout[-2000:]
+    assert serial.returncode == workers.returncode == 1
+    assert _comparable(serial.readiness) == _comparable(workers.readiness)
+
+
 def test_readiness_json_validates_against_the_published_schema(tiny_app: Path) -> None:
     import importlib.resources
 
