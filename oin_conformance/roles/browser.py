@@ -49,7 +49,13 @@ AUTOPOST_FIELDS = {"SAMLResponse", "SAMLRequest", "id_token", "code", "state"}
 
 
 class BrowserError(Exception):
-    """The app could not be reached or answered in a way no browser could use."""
+    """The app could not be reached or answered in a way no browser could use.
+
+    ``reason`` is what went wrong, in words for the report (without the request)."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason or message
 
 
 @dataclass
@@ -174,40 +180,15 @@ class Browser:
         decoded: Mapping[str, str] | None = None,
     ) -> Page:
         """One request, no redirects followed; recorded whatever happens."""
-        started = time.perf_counter()
         req = requests.Request(method, url, data=data, headers=dict(headers or {}))
         prepared = self.session.prepare_request(req)
-        try:
-            resp, body = exchange(
-                self.session, prepared, timeout=self.timeout, max_body=self.max_body
-            )
-        except requests.RequestException as exc:
-            reason = describe_error(exc, self.timeout)
-            late = exc.response if isinstance(exc, DeadlineExceeded) else None
-            self.transcript.record(
-                method=method,
-                url=url,
-                request_headers=dict(prepared.headers),
-                request_body=_body_of(prepared),
-                status=late.status_code if late is not None else None,
-                response_headers=dict(late.headers) if late is not None else {},
-                response_body=None,
-                started=started,
-                error=reason,
-                note=note,
-                decoded=decoded,
-            )
-            raise BrowserError(f"{method} {url} failed: {reason}") from None
-        text = decode_body(body, resp.encoding)
-        self.transcript.record(
-            method=method,
+        resp, text = recorded_exchange(
+            self.session,
+            prepared,
+            self.transcript,
             url=url,
-            request_headers=dict(prepared.headers),
-            request_body=_body_of(prepared),
-            status=resp.status_code,
-            response_headers=dict(resp.headers),
-            response_body=text,
-            started=started,
+            timeout=self.timeout,
+            max_body=self.max_body,
             note=note,
             decoded=decoded,
         )
@@ -557,6 +538,57 @@ def _body_of(prepared: requests.PreparedRequest) -> str:
     if body is None:
         return ""
     return body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+
+
+def recorded_exchange(
+    session: requests.Session,
+    prepared: requests.PreparedRequest,
+    transcript: Transcript,
+    *,
+    url: str,
+    timeout: float,
+    max_body: int,
+    note: str = "",
+    decoded: Mapping[str, str] | None = None,
+) -> tuple[requests.Response, str]:
+    """Send ``prepared`` (overall deadline, capped body), record the exchange into
+    ``transcript`` whatever happens, and return the response and its decoded text; a request
+    that got no usable answer is recorded and raised as :class:`BrowserError` (``reason``)."""
+    method = prepared.method or "GET"
+    started = time.perf_counter()
+    try:
+        resp, body = exchange(session, prepared, timeout=timeout, max_body=max_body)
+    except requests.RequestException as exc:
+        reason = describe_error(exc, timeout)
+        late = exc.response if isinstance(exc, DeadlineExceeded) else None
+        transcript.record(
+            method=method,
+            url=url,
+            request_headers=dict(prepared.headers),
+            request_body=_body_of(prepared),
+            status=late.status_code if late is not None else None,
+            response_headers=dict(late.headers) if late is not None else {},
+            response_body=None,
+            started=started,
+            error=reason,
+            note=note,
+            decoded=decoded,
+        )
+        raise BrowserError(f"{method} {url} failed: {reason}", reason) from None
+    text = decode_body(body, resp.encoding)
+    transcript.record(
+        method=method,
+        url=url,
+        request_headers=dict(prepared.headers),
+        request_body=_body_of(prepared),
+        status=resp.status_code,
+        response_headers=dict(resp.headers),
+        response_body=text,
+        started=started,
+        note=note,
+        decoded=decoded,
+    )
+    return resp, text
 
 
 def describe_error(exc: requests.RequestException, timeout: float) -> str:

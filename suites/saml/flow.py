@@ -323,10 +323,6 @@ class SamlCheck:
                 fix="Make the app's sign-in start reliably; then run this check again.",
             ) from None
 
-    def controlled_path(self, prefer: tuple[PathName, ...] = ("idp", "sp")) -> Prepared:
-        """The check's browser, prepared on the first path whose control signs in."""
-        return self.prepare_checked(self.working_paths(prefer)[0])
-
     def deliver(self, prepared: Prepared, xml: bytes, relay_state: str | None, note: str) -> Page:
         """POST the hostile response on the prepared path; undelivered is inconclusive."""
         try:

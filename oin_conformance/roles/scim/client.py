@@ -5,7 +5,6 @@ lifted to their 2.0 form first)."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -26,13 +25,7 @@ from scim2_models import (
     User,
 )
 
-from oin_conformance.roles.browser import (
-    DeadlineExceeded,
-    decode_body,
-    describe_error,
-    exchange,
-    watched_session,
-)
+from oin_conformance.roles.browser import BrowserError, recorded_exchange, watched_session
 from oin_conformance.roles.scim.auth import Auth
 from oin_conformance.roles.scim.common import (
     BODY_CONTENT_TYPE,
@@ -292,42 +285,23 @@ class ScimClient:
                 return ScimResult(method, url, None, {}, "", error=str(exc))
         elif authorization:
             headers["Authorization"] = authorization
-        started = time.perf_counter()
         prepared = self.session.prepare_request(
             requests.Request(method, url, data=data, headers=headers)
         )
         try:
-            resp, raw = exchange(self.session, prepared, timeout=self.timeout, max_body=MAX_BODY)
-        except requests.RequestException as exc:
-            reason = describe_error(exc, self.timeout)
-            late = exc.response if isinstance(exc, DeadlineExceeded) else None
-            self.transcript.record(
-                method=method,
+            # recorded as it went on the wire (requests adds Host, Content-Length, Connection)
+            resp, text = recorded_exchange(
+                self.session,
+                prepared,
+                self.transcript,
                 url=url,
-                request_headers=dict(prepared.headers),
-                request_body=data,
-                status=late.status_code if late is not None else None,
-                response_headers=dict(late.headers) if late is not None else {},
-                response_body=None,
-                started=started,
-                error=reason,
+                timeout=self.timeout,
+                max_body=MAX_BODY,
                 note=note,
             )
-            return ScimResult(method, url, None, {}, "", error=reason)
-        text = decode_body(raw, resp.encoding)
+        except BrowserError as exc:
+            return ScimResult(method, url, None, {}, "", error=exc.reason)
         resp_headers = dict(resp.headers)
-        self.transcript.record(
-            method=method,
-            url=url,
-            # what went on the wire (requests adds Host, Content-Length, Connection)
-            request_headers=dict(prepared.headers),
-            request_body=data,
-            status=resp.status_code,
-            response_headers=resp_headers,
-            response_body=text,
-            started=started,
-            note=note,
-        )
         parsed: Any = None
         problem = ""
         if text.strip():
