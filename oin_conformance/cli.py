@@ -229,7 +229,11 @@ def list_checks(target_path: str | None, *, as_json: bool = False) -> int:
 
     found.sort(key=lambda c: PROTOCOLS.index(c["protocol"]) if c["protocol"] in PROTOCOLS else 99)
     rows: list[dict[str, Any]] = [
-        {k: c[k] for k in ("id", "protocol", "severity", "requirement", "title")} for c in found
+        {
+            **{k: c[k] for k in ("id", "protocol", "severity", "requirement", "title")},
+            "advisories": [r["id"] for r in c.get("references", [])],
+        }
+        for c in found
     ]
     if as_json:
         print(json.dumps(rows, indent=2))
@@ -237,7 +241,10 @@ def list_checks(target_path: str | None, *, as_json: bool = False) -> int:
     width = max([len(r["id"]) for r in rows] + [8])
     print(f"{'check id':<{width}}  {'severity':<8}  requirement")
     for r in rows:
-        print(f"{r['id']:<{width}}  {r['severity']:<8}  {r['requirement']}")
+        line = f"{r['id']:<{width}}  {r['severity']:<8}  {r['requirement']}"
+        if r["advisories"]:
+            line += f"  ({', '.join(r['advisories'])})"
+        print(line)
     scope = "that apply to this target" if applies is not None else "shipped"
     print(f"\n{len(rows)} checks {scope}. Run one: pytest --oin-target=FILE --oin-check='ID'")
     return 0

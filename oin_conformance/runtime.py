@@ -19,6 +19,7 @@ from urllib.parse import urljoin
 import pytest
 
 from oin_conformance import __version__, catalogue
+from oin_conformance.advisories import advisories
 from oin_conformance.failures import CheckFailure, Inconclusive
 from oin_conformance.names import SEVERITIES
 from oin_conformance.requirements import requirement
@@ -440,6 +441,7 @@ class OinRuntime:
                     ("check_id", meta["id"]),
                     ("severity", meta["severity"]),
                     ("requirement", meta["requirement"]),
+                    *(("advisory", ref["id"]) for ref in meta.get("references", [])),
                 ]
             )
         seen = item.stash.get(OUTCOME_KEY, "passed")
@@ -580,6 +582,10 @@ def check_meta(item: pytest.Item, suites: Path) -> dict[str, Any] | None:
     if severity not in SEVERITIES:
         raise pytest.UsageError(f"{item.nodeid}: severity must be one of {SEVERITIES}")
     req = requirement(req_id)
+    try:
+        refs = advisories(marker.kwargs.get("references", ()))
+    except ValueError as exc:
+        raise pytest.UsageError(f"{item.nodeid}: {exc}") from None
     func = getattr(item, "function", None)
     doc = (getattr(func, "__doc__", None) or item.name).strip()
     name = getattr(item, "originalname", item.name).removeprefix("test_")
@@ -595,6 +601,7 @@ def check_meta(item: pytest.Item, suites: Path) -> dict[str, Any] | None:
         "requirement": req_id,
         "requirement_title": req.title,
         "requirement_url": req.url,
+        "references": [a.as_dict() for a in refs],
         "module": module,
         "nodeid": item.nodeid,
     }

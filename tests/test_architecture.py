@@ -20,6 +20,7 @@ PACKAGE = REPO / "oin_conformance"
 ALLOWED: dict[str, tuple[str, ...]] = {
     "__init__.py": (),
     "names.py": (),
+    "advisories.py": (),
     "failures.py": (),
     "transcript.py": (),
     "state.py": (),
@@ -54,7 +55,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
 RUN_LAYERS = ("runtime.py", "session_fixtures.py", "catalogue.py", "wiring/", "cli.py")
 #: Third-party modules only the pytest-facing layers may import.
 PYTEST_MODULES = ("pytest", "_pytest", "pytest_html", "xdist")
-PYTEST_FREE = ("names.py", "failures.py", "transcript.py", "state.py", "target.py",
+PYTEST_FREE = ("names.py", "advisories.py", "failures.py", "transcript.py", "state.py", "target.py",
                "requirements/", "roles/", "attacks/")  # fmt: skip
 
 

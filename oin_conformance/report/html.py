@@ -160,6 +160,10 @@ def check_html(check: dict[str, Any]) -> str:
         f'<a href="{escape(check["requirement_url"])}">{escape(check["requirement"])}</a>: '
         f"{escape(check['requirement_title'])}</p>"
     )
+    refs = check.get("references") or []
+    if refs:
+        links = ", ".join(f'<a href="{escape(r["url"])}">{escape(r["id"])}</a>' for r in refs)
+        out.append(f"<p>Advisories of this shape: {links}</p>")
     if check.get("outcome") in ("inconclusive", "not_run"):
         out.append(f"<p>Outcome: <b>{escape(check['outcome'].replace('_', ' '))}</b></p>")
     failure = check.get("failure")

@@ -213,6 +213,7 @@ class ReadinessReport:
                     "requirement": meta["requirement"],
                     "requirement_title": meta["requirement_title"],
                     "requirement_url": meta["requirement_url"],
+                    "references": meta.get("references", []),
                     "severity": r.severity,
                     "outcome": r.outcome,
                     "failure": failure or None,
