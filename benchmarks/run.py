@@ -10,6 +10,9 @@ so that machine noise hits both alike, and reports the ratio of their medians:
 * ``xdist``    — the whole reference-app run with -n 2 versus -n 0.
 * ``signing``  — building and signing one Okta-shaped SAML response versus one raw RSA-2048
   signature (cryptography's sign). Target <= 2x.
+* ``latency``  — the whole reference-app run with the app 50 ms away (``benchmarks/latency.py``,
+  a delaying proxy on loopback) with -n 4 and -n 2 versus -n 0; also reports the HTTP
+  requests the app received, per protocol and per check. Target: -n 4 <= 0.35x of -n 0.
 * ``scim``     — the SCIM users plan against scim2-server versus scim2-tester's checks against
   the same server (needs scim2-tester, a benchmark-only dependency). Target <= 1.0x.
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -25,6 +29,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE = REPO / "fixtures" / "reference_app" / "target.toml"
@@ -133,7 +138,6 @@ def bench_scim(repeat: int) -> dict[str, object]:
     a minimal requests transport for scim2-client (so the HTTP stack is the same)."""
     import random
     import threading
-    from typing import Any
 
     import requests
     from scim2_client.client import BaseSyncSCIMClient
@@ -233,6 +237,90 @@ def bench_scim(repeat: int) -> dict[str, object]:
         server.shutdown()
 
 
+def latency_target(folder: Path) -> Path:
+    """The reference target with its app behind benchmarks/latency.py's delaying proxy."""
+    text = REFERENCE.read_text()
+    text = text.replace(
+        'serve = "reference_app.app:create_app"',
+        'serve = "benchmarks.latency:reference_behind_proxy"',
+    )
+    text = text.replace('pythonpath = [".."]', f'pythonpath = ["{REPO}"]')
+    path = folder / "target.toml"
+    path.write_text(text)
+    shutil.copy(REFERENCE.parent / "logo.png", folder / "logo.png")
+    if "benchmarks.latency" not in text:
+        raise RuntimeError("the reference target's serve line changed; update latency_target")
+    return path
+
+
+def _exchanges(readiness: dict[str, Any]) -> tuple[dict[str, int], dict[str, int]]:
+    """Recorded exchanges per protocol and per check (the checks' transcripts)."""
+    per_protocol: dict[str, int] = {}
+    per_check: dict[str, int] = {}
+    for check in readiness["checks"]:
+        n = len(check.get("transcript") or [])
+        per_check[check["id"]] = n
+        per_protocol[check["protocol"]] = per_protocol.get(check["protocol"], 0) + n
+    return per_protocol, per_check
+
+
+def bench_latency(repeat: int, delay_ms: float = 50.0) -> dict[str, object]:
+    """Wall time of the reference run with the app ``delay_ms`` away, by worker count."""
+    import os
+
+    folder = Path(tempfile.mkdtemp(prefix="oin-bench-latency-"))
+    target = latency_target(folder)
+    walls: dict[str, list[float]] = {}
+    requests: dict[str, int] = {}
+    readiness: dict[str, Any] = {}
+    for rep in range(max(1, repeat)):
+        for workers in ("0", "2", "4"):
+            counts = folder / f"counts-{workers}-{rep}"
+            counts.mkdir()
+            out = folder / f"reports-{workers}-{rep}"
+            env = {**os.environ, "OIN_BENCH_DELAY_MS": str(delay_ms),
+                   "OIN_BENCH_COUNT_DIR": str(counts)}  # fmt: skip
+            start = time.perf_counter()
+            proc = subprocess.run(
+                [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                 f"--oin-target={target}", f"--oin-report={out}", "-n", workers],
+                cwd=folder, capture_output=True, text=True, check=False, env=env,
+            )  # fmt: skip
+            walls.setdefault(workers, []).append(time.perf_counter() - start)
+            if proc.returncode != 0:
+                raise RuntimeError(f"-n {workers} failed:\n{proc.stdout[-3000:]}")
+            requests[workers] = sum(
+                len(f.read_text().splitlines()) for f in counts.glob("requests-*.log")
+            )
+            readiness = json.loads((out / "readiness.json").read_text())
+    per_protocol, per_check = _exchanges(readiness)
+    median = {w: statistics.median(t) for w, t in walls.items()}
+    heavy = sorted(per_check.items(), key=lambda kv: -kv[1])[:10]
+    result: dict[str, object] = {
+        "benchmark": "latency",
+        "delay_ms": delay_ms,
+        "wall_s": {w: round(t, 2) for w, t in median.items()},
+        "ratio_n2": round(median["2"] / median["0"], 3),
+        "ratio_n4": round(median["4"] / median["0"], 3),
+        "target": "-n 4 <= 0.35x of -n 0",
+        "app_requests": requests,
+        "exchanges_per_protocol": per_protocol,
+        "checks": len(per_check),
+        "exchanges_per_check_mean": round(sum(per_check.values()) / max(1, len(per_check)), 2),
+        "most_exchanges": heavy,
+        "repeat": repeat,
+    }
+    print(
+        f"latency  {delay_ms:.0f} ms: -n 0 {median['0']:.1f}s, -n 2 {median['2']:.1f}s "
+        f"({result['ratio_n2']}x), -n 4 {median['4']:.1f}s ({result['ratio_n4']}x; target <= 0.35)"
+    )
+    print(f"         app requests by worker count: {requests}")
+    print(f"         recorded exchanges per protocol: {per_protocol}")
+    print(f"         {len(per_check)} checks, {result['exchanges_per_check_mean']} exchanges per "
+          f"check on average; most: {heavy[:5]}")  # fmt: skip
+    return result
+
+
 def bench_signxml_floor(repeat: int) -> dict[str, object]:
     """What signxml itself costs: one signature over a three-element document vs raw RSA."""
     from cryptography.hazmat.primitives import hashes
@@ -274,6 +362,7 @@ BENCHMARKS: dict[str, Callable[[int], dict[str, object]]] = {
     "scim": bench_scim,
     "startup": bench_startup,
     "xdist": bench_xdist,
+    "latency": bench_latency,
 }
 
 
@@ -285,8 +374,9 @@ def main() -> int:
     args = parser.parse_args()
     results = []
     for name in args.only or list(BENCHMARKS):
-        repeat = {"startup": 15, "xdist": 3}.get(name, 20)
-        results.append(BENCHMARKS[name](max(2, repeat // 3) if args.quick else repeat))
+        repeat = {"startup": 15, "xdist": 3, "latency": 1}.get(name, 20)
+        least = 1 if name == "latency" else 2
+        results.append(BENCHMARKS[name](max(least, repeat // 3) if args.quick else repeat))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     return 0
