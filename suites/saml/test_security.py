@@ -30,10 +30,31 @@ RULES: dict[str, tuple[str, str]] = {
     "cloned_certificate": ("SAML-SIGNATURE", "blocking"),
     "other_tenant": ("SAML-SIGNATURE", "blocking"),
     "hmac_key_confusion": ("SAML-SIGNATURE", "blocking"),
+    "hmac_key_confusion_base64": ("SAML-SIGNATURE", "blocking"),
+    "hmac_key_confusion_der": ("SAML-SIGNATURE", "blocking"),
+    "hmac_key_confusion_public_key": ("SAML-SIGNATURE", "blocking"),
+    "keyvalue_key": ("SAML-SIGNATURE", "blocking"),
+    "hmac_key_in_message": ("SAML-SIGNATURE", "blocking"),
     "comment_in_digest_value": ("SAML-SIGNATURE", "blocking"),
+    "second_signed_info": ("SAML-SIGNATURE", "blocking"),
+    "signed_info_in_object": ("SAML-SIGNATURE", "blocking"),
+    "digest_document_wide": ("SAML-SIGNATURE", "blocking"),
+    "several_references": ("SAML-SIGNATURE", "advisory"),
+    "xslt_transform": ("SAML-SIGNATURE", "advisory"),
+    "xpath_filter_transform": ("SAML-SIGNATURE", "advisory"),
     **{f"xsw{i}": ("SAML-WRAPPING", "blocking") for i in range(1, 9)},
     **{f"xsw{i}_without_response_signature": ("SAML-WRAPPING", "blocking") for i in range(3, 9)},
+    "extra_unsigned_assertion_before": ("SAML-WRAPPING", "blocking"),
+    "extra_unsigned_assertion_after": ("SAML-WRAPPING", "blocking"),
+    "duplicate_ids": ("SAML-WRAPPING", "blocking"),
+    "signed_response_nested": ("SAML-WRAPPING", "blocking"),
+    "signed_response_nested_first_signature": ("SAML-WRAPPING", "blocking"),
+    "response_in_advice": ("SAML-WRAPPING", "blocking"),
+    "several_roots": ("SAML-WRAPPING", "blocking"),
+    "signed_logout_response_reuse": ("SAML-WRAPPING", "advisory"),
+    "signed_metadata_reuse": ("SAML-WRAPPING", "advisory"),
     "comment_in_nameid": ("SAML-XML", "blocking"),
+    "pi_in_nameid": ("SAML-XML", "blocking"),
     "dtd_external_entity": ("SAML-XML", "blocking"),
     "dtd_internal_entity": ("SAML-XML", "blocking"),
     "doctype_only": ("SAML-XML", "advisory"),
@@ -76,13 +97,30 @@ ADVISORY_WHY: dict[str, str] = {
     "never issued by default, and IdP-initiated sign-in needs unsolicited responses",
     "sha1_signature": "Okta signs with SHA-256, so a SHA-1 response never comes from Okta; "
     "the OIN requires SHA-256 and many SPs still accept SHA-1 by default",
+    "several_references": "Okta signs with exactly one Reference, so only an IdP that signs "
+    "several could be abused; python3-saml and mod_auth_mellon (lasso) accept several",
+    "xslt_transform": "Okta signs with only the enveloped-signature and exclusive c14n "
+    "transforms; python3-saml runs whatever transforms a message names — before the "
+    "signature is known to be good — with xmlsec's XSLT file and network access off",
+    "xpath_filter_transform": "Okta never signs with an XPath filter, so the identity is "
+    "always inside what Okta signs; python3-saml honours any transform the signer chose",
+    "signed_logout_response_reuse": "an OIN integration cannot use SP-initiated Single "
+    "Logout, so Okta signs no LogoutResponse with its key; trusting any IdP-signed element "
+    "is exploitable with Okta's signed assertions, which the blocking wrapping checks send",
+    "signed_metadata_reuse": "Okta never signs its IdP metadata; trusting any IdP-signed "
+    "element is exploitable with Okta's signed assertions, which the blocking wrapping "
+    "checks send",
 }
 
 ATTACKS = [
     pytest.param(
         m,
         id=m.attack,
-        marks=pytest.mark.oin(requirement=RULES[m.attack][0], severity=RULES[m.attack][1]),
+        marks=pytest.mark.oin(
+            requirement=RULES[m.attack][0],
+            severity=RULES[m.attack][1],
+            references=m.references,
+        ),
     )
     for m in CATALOGUE
 ]

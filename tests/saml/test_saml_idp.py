@@ -28,6 +28,7 @@ from oin_conformance.attacks import saml as attacks
 from oin_conformance.roles import saml as saml_idp
 from oin_conformance.roles.saml import (
     NS_DS,
+    NS_MD,
     NS_SAML,
     NS_SAMLP,
     ResponseSpec,
@@ -424,6 +425,20 @@ def test_python3_saml_refuses_every_hostile_response(
         with pytest.raises(Exception, match="DTD"):
             python3_saml_accepts(idp, xml)
         return
+    if mutator.attack == "several_roots":
+        with pytest.raises(etree.XMLSyntaxError, match="Extra content"):
+            python3_saml_accepts(idp, xml)
+        return
+    if mutator.attack in {"several_references", "xslt_transform", "xpath_filter_transform"}:
+        # xmlsec honours whatever transforms and References the IdP signed with; Okta signs
+        # with one Reference and the two standard transforms, so the app refuses any other
+        # (fixtures/reference_app: SamlFlaw.signature_shape). python3-saml alone reads the
+        # victim out of the XPath-filtered forgery.
+        ok, _ = python3_saml_accepts(idp, xml)
+        assert ok
+        resp = OneLogin_Saml2_Response(p3_settings(idp), base64.b64encode(xml).decode())
+        assert resp.get_nameid() == "ada@example.com"
+        return
     ok, error = python3_saml_accepts(idp, xml)
     if mutator.attack == "comment_in_nameid":
         # python3-saml is not vulnerable: it reads the full text (not the victim).
@@ -449,6 +464,9 @@ def test_forged_content_is_never_signed_by_the_trusted_key(
 ) -> None:
     xml = attacks.apply(mutator, spec(idp), kit)
     assert kit.victim.encode() in xml
+    if mutator.attack == "several_roots":
+        # Its first top-level element is the attacker's genuine signed Assertion, as signed.
+        xml = xml[: xml.index(b"<saml2p:Response")]
     for key in (kit.rogue, kit.cloned):
         if key.cert_b64 in _signature_keys(xml):
             return  # re-signed by the attacker's key: fine
@@ -456,20 +474,34 @@ def test_forged_content_is_never_signed_by_the_trusted_key(
         # The trusted signature is untouched and still valid: c14n drops the comment.
         assert XMLVerifier().verify(xml, x509_cert=idp.cert_pem, expect_references=1)
         return
-    if mutator.attack.endswith("_without_response_signature"):
-        # The genuine Assertion signature is left: it covers the attacker's content only
-        # (signxml refuses some shapes outright: a duplicate ID, content inside Signature).
+    if mutator.attack.endswith("_without_response_signature") or mutator.attack in KEEPS_GENUINE:
+        # A genuine signature is left: it covers genuine content only (the attacker's own,
+        # or a LogoutResponse / metadata document); signxml refuses some shapes outright
+        # (a duplicate ID, content inside Signature).
         try:
             result = XMLVerifier().verify(xml, x509_cert=idp.cert_pem, expect_references=1)
         except Exception:  # noqa: BLE001
             return
         assert not isinstance(result, list)
         assert kit.victim.encode() not in etree.tostring(result.signed_xml)
-        assert kit.attacker.encode() in etree.tostring(result.signed_xml)
+        if mutator.attack not in {"signed_logout_response_reuse", "signed_metadata_reuse"}:
+            assert kit.attacker.encode() in etree.tostring(result.signed_xml)
         return
     # Otherwise the IdP's genuine signature no longer matches the forged content (or is gone).
     with pytest.raises(Exception):  # noqa: B017, PT011
         verify_all(xml, idp.cert_pem)
+
+
+#: Forgeries that keep a genuine IdP signature over genuine content beside the forged part.
+KEEPS_GENUINE = {
+    "extra_unsigned_assertion_before",
+    "extra_unsigned_assertion_after",
+    "signed_info_in_object",
+    "signed_response_nested",
+    "several_roots",
+    "signed_logout_response_reuse",
+    "signed_metadata_reuse",
+}
 
 
 def verify_all(xml: bytes, cert: str) -> None:
@@ -516,6 +548,152 @@ def test_comment_splits_the_nameid_after_the_victim(idp: SamlIdp, kit: attacks.K
     nameid = root.find(f".//{A}NameID")
     assert nameid is not None and nameid.text == kit.victim
     assert "".join(nameid.itertext()) == kit.victim + ".evil.test"
+
+
+def test_processing_instruction_moves_the_suffix_out_of_the_text(
+    idp: SamlIdp, kit: attacks.Kit
+) -> None:
+    root = etree.fromstring(attacks.apply(attacks.PiInNameID(), spec(idp), kit))
+    nameid = root.find(f".//{A}NameID")
+    assert nameid is not None and "".join(nameid.itertext()) == kit.victim
+    (pi,) = list(nameid)
+    assert isinstance(pi, etree._ProcessingInstruction)
+    assert (pi.target, pi.text) == ("x", ".evil.test")
+    # xml-crypto's c14n writes the PI's data as text: the bytes the IdP signed.
+    assert kit.victim + pi.text == kit.victim + attacks.EVIL_SUFFIX
+
+
+def test_advisory_shapes_build_the_documented_structures(idp: SamlIdp, kit: attacks.Kit) -> None:
+    def doc(m: attacks.Mutator, sign: Any = "both") -> etree._Element:
+        return etree.fromstring(attacks.apply(m, spec(idp, sign), kit))
+
+    def nameids(el: etree._Element) -> list[str]:
+        return ["".join(n.itertext()) for n in el.iter(A + "NameID")]
+
+    before = doc(attacks.ExtraUnsignedAssertionBefore())
+    assert before.find(DS + "Signature") is None  # the Response signature is dropped
+    assert nameids(before) == [kit.victim, kit.attacker]
+    after = doc(attacks.ExtraUnsignedAssertionAfter())
+    assert nameids(after) == [kit.attacker, kit.victim]
+    dup = doc(attacks.DuplicateIds())
+    first, second = dup.findall(A + "Assertion")
+    assert first.get("ID") == second.get("ID") and first.find(DS + "Signature") is None
+    nested = doc(attacks.SignedResponseNested(), "response")
+    assert nested[0].tag == P + "Response" and nested[0].find(DS + "Signature") is not None
+    assert nameids(nested.find(A + "Assertion")) == [kit.victim]
+    advice = doc(attacks.ResponseInAdvice(), "response")
+    hidden = advice.find(f"{A}Assertion/{A}Advice/{P}Response")
+    assert hidden is not None and advice.get("ID") != hidden.get("ID")
+    ref = advice.find(f"{DS}Signature/{DS}SignedInfo/{DS}Reference")
+    assert ref is not None and ref.get("URI") == "#" + hidden.get("ID", "")
+    two = doc(attacks.SecondSignedInfo(), "assertion")
+    sig = two.find(f"{A}Assertion/{DS}Signature")
+    assert sig is not None and len(sig.findall(DS + "SignedInfo")) == 2
+    assert two.find(f"{P}Extensions/{A}Assertion") is not None
+    obj = doc(attacks.SignedInfoInObject(), "assertion")
+    assert obj.find(f"{A}Assertion/{DS}Signature/{DS}Object/{DS}SignedInfo") is not None
+    wide = doc(attacks.DigestDocumentWide(), "assertion")
+    forged = wide.find(f"{P}Extensions/{DS}Reference/{DS}DigestValue")
+    genuine = wide.find(f"{A}Assertion/{DS}Signature/{DS}SignedInfo/{DS}Reference/{DS}DigestValue")
+    assert forged is not None and genuine is not None and forged.text != genuine.text
+    refs = doc(attacks.SeveralReferences()).findall(f"{DS}Signature/{DS}SignedInfo/{DS}Reference")
+    assert len(refs) == 2
+    for m, algorithm in (
+        (attacks.XsltTransform(), "http://www.w3.org/TR/1999/REC-xslt-19991116"),
+        (attacks.XpathFilterTransform(), "http://www.w3.org/TR/1999/REC-xpath-19991116"),
+    ):
+        transforms = doc(m).findall(f".//{DS}Reference/{DS}Transforms/{DS}Transform")
+        assert algorithm in {t.get("Algorithm") for t in transforms}
+    reuse = doc(attacks.SignedLogoutResponseReuse())
+    assert reuse.find(f"{A}Assertion/{A}Advice/{P}LogoutResponse/{DS}Signature") is not None
+    md = doc(attacks.SignedMetadataReuse())
+    assert md.find(f"{A}Assertion/{A}Advice/{{{NS_MD}}}EntityDescriptor/{DS}Signature") is not None
+    roots = attacks.apply(attacks.SeveralRoots(), spec(idp), kit)
+    with pytest.raises(etree.XMLSyntaxError, match="Extra content"):
+        etree.fromstring(roots)
+    assert roots.startswith(b"<saml2:Assertion") and b"<saml2p:Response" in roots
+
+
+@pytest.mark.parametrize(
+    ("mutator", "key"),
+    [
+        (attacks.HmacKeyConfusion(), lambda pair: pair.cert_pem.encode()),
+        (attacks.HmacKeyConfusionBase64(), lambda pair: pair.cert_b64.encode()),
+        (
+            attacks.HmacKeyConfusionDer(),
+            lambda pair: pair.certificate.public_bytes(serialization.Encoding.DER),
+        ),
+        (
+            attacks.HmacKeyConfusionPublicKey(),
+            lambda pair: pair.certificate.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            ),
+        ),
+    ],
+    ids=lambda v: getattr(v, "attack", ""),
+)
+def test_hmac_confusion_is_keyed_with_the_public_certificate_form(
+    idp: SamlIdp, kit: attacks.Kit, mutator: attacks.Mutator, key: Any
+) -> None:
+    import hashlib
+    import hmac
+
+    root = etree.fromstring(attacks.apply(mutator, spec(idp, "response"), kit))
+    sig = root.find(DS + "Signature")
+    assert sig is not None
+    info = sig.find(DS + "SignedInfo")
+    assert info is not None
+    c14n = etree.tostring(info, method="c14n", exclusive=True, with_comments=False)
+    expected = hmac.new(key(idp.keypair), c14n, hashlib.sha256).digest()
+    assert base64.b64decode(sig.findtext(DS + "SignatureValue") or "") == expected
+
+
+def test_keys_from_the_message_carry_no_certificate(idp: SamlIdp, kit: attacks.Kit) -> None:
+    key_value = etree.fromstring(attacks.apply(attacks.KeyValueKey(), spec(idp), kit))
+    for sig in key_value.iter(DS + "Signature"):
+        assert sig.find(f"{DS}KeyInfo/{DS}KeyValue/{DS}RSAKeyValue/{DS}Modulus") is not None
+        assert sig.find(f".//{DS}X509Certificate") is None
+    in_message = etree.fromstring(attacks.apply(attacks.HmacKeyInMessage(), spec(idp), kit))
+    sigs = list(in_message.iter(DS + "Signature"))
+    assert len(sigs) == 2
+    for sig in sigs:
+        key = sig.find(f"{DS}KeyInfo/{DS}KeyValue/{{{attacks.NS_XMLSEC}}}HMACKeyValue")
+        assert key is not None and len(base64.b64decode(key.text or "")) == 32
+
+
+def test_what_the_idp_signs_besides_a_response_verifies(idp: SamlIdp) -> None:
+    """The LogoutResponse and the signed metadata the reuse attacks carry are real IdP
+    signatures (signxml checks them with the IdP certificate)."""
+    logout = idp.signed_logout_response("https://sp.example/saml/slo", "id123")
+    root = etree.fromstring(logout)
+    assert root.tag == P + "LogoutResponse" and root.get("InResponseTo") == "id123"
+    XMLVerifier().verify(logout, x509_cert=idp.cert_pem, expect_references=1)
+    metadata = idp.signed_metadata_xml()
+    assert etree.fromstring(metadata).get("ID")
+    XMLVerifier().verify(metadata, x509_cert=idp.cert_pem, expect_references=1)
+    # The unsigned metadata an ISV configures from is unchanged (Okta's is never signed).
+    assert "Signature" not in idp.metadata_xml()
+
+
+@pytest.mark.parametrize("references", [1, 2])
+def test_hand_written_signature_verifies_with_xmlsec(idp: SamlIdp, references: int) -> None:
+    """sign_by_hand writes a real signature: python3-saml (xmlsec) accepts it (that many
+    References, the standard transforms)."""
+    root = etree.fromstring(idp.sign(spec(idp, "none")))
+    asrt = root.find(A + "Assertion")
+    assert asrt is not None
+    pair = idp.keypair
+    signed = saml_idp.sign_by_hand(
+        root, asrt.get("ID", ""), pair.private_key, pair.cert_b64, references=references
+    )
+    assert python3_saml_accepts(idp, etree.tostring(signed))[0]
+
+
+def test_every_reference_is_an_advisory_id() -> None:
+    from oin_conformance.advisories import advisories
+
+    for m in attacks.CATALOGUE:
+        assert [a.id for a in advisories(m.references)] == list(m.references), m.attack
 
 
 def test_dtd_payload_points_at_the_canary(idp: SamlIdp, kit: attacks.Kit) -> None:

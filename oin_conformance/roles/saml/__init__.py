@@ -38,9 +38,13 @@ from oin_conformance.roles.saml.common import (
 )
 from oin_conformance.roles.saml.idp import SamlIdp, idp_metadata
 from oin_conformance.roles.saml.response import (
+    ExtraTransform,
     ResponseSpec,
+    build_logout_response,
     build_response,
     post_fields,
+    sign_by_hand,
+    sign_message,
     sign_response,
 )
 
@@ -57,10 +61,12 @@ __all__ = [
     "STATUS_SUCCESS",
     "AuthnRequest",
     "Canary",
+    "ExtraTransform",
     "ResponseSpec",
     "SamlError",
     "SamlIdp",
     "SignMode",
+    "build_logout_response",
     "build_response",
     "idp_metadata",
     "new_id",
@@ -69,6 +75,8 @@ __all__ = [
     "read_post_request",
     "read_redirect_request",
     "safe_parse",
+    "sign_by_hand",
+    "sign_message",
     "sign_response",
     "sp_certs_from_metadata",
 ]

@@ -35,9 +35,16 @@ from oin_conformance.roles.saml.common import (
     SamlError,
     SignMode,
     external_key,
+    new_id,
     slug,
 )
-from oin_conformance.roles.saml.response import ResponseSpec, build_response, sign_response
+from oin_conformance.roles.saml.response import (
+    ResponseSpec,
+    build_logout_response,
+    build_response,
+    sign_message,
+    sign_response,
+)
 from oin_conformance.state import KeyPair
 
 if TYPE_CHECKING:
@@ -69,6 +76,26 @@ class SamlIdp:
 
     def metadata_xml(self) -> str:
         """IdP metadata shaped like Okta's (unsigned, same Location for POST and Redirect)."""
+        return etree.tostring(
+            self._metadata(), pretty_print=True, xml_declaration=True, encoding="UTF-8"
+        ).decode()
+
+    def signed_metadata_xml(self) -> bytes:
+        """The same metadata with an ID and signed by the IdP key, as some IdPs publish it
+        (ADFS, Entra ID, Shibboleth). Okta's is never signed; for the attack catalogue."""
+        root = self._metadata()
+        root.set("ID", new_id())
+        return sign_message(root, self.keypair.private_key, [self.keypair.certificate])
+
+    def signed_logout_response(self, destination: str, in_response_to: str) -> bytes:
+        """The LogoutResponse Okta signs when an SP with Single Logout sends a LogoutRequest
+        (its ``ID`` in ``in_response_to``) and it answers at the SP's ``destination``."""
+        root = build_logout_response(
+            issuer=self.entity_id, destination=destination, in_response_to=in_response_to
+        )
+        return sign_message(root, self.keypair.private_key, [self.keypair.certificate])
+
+    def _metadata(self) -> etree._Element:
         md = f"{{{NS_MD}}}"
         root = etree.Element(md + "EntityDescriptor", nsmap={"md": NS_MD})
         root.set("entityID", self.entity_id)
@@ -89,9 +116,7 @@ class SamlIdp:
             sso = etree.SubElement(idp, md + "SingleSignOnService")
             sso.set("Binding", binding)
             sso.set("Location", self.sso_url)
-        return etree.tostring(
-            root, pretty_print=True, xml_declaration=True, encoding="UTF-8"
-        ).decode()
+        return root
 
     def sign(self, spec: ResponseSpec, key: KeyPair | None = None) -> bytes:
         """The response for ``spec``, signed as ``spec.sign`` says (by default with our key)."""
