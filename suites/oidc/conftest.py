@@ -1,21 +1,23 @@
 """Fixtures of the OIDC suite: the session's Okta org authorization server (started by
-``harness_info`` for an in-process app, or here) and a per-check view of it."""
+``harness_info`` for an in-process app, or here), a per-check view of it, and the
+attacker's own web site (where forged tokens' ``jku`` / ``x5u`` point)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pytest
 
 from oin_conformance.roles.browser import Browser
-from oin_conformance.roles.oidc import OktaOrgOP, OPError
+from oin_conformance.roles.oidc import AttackerSite, OktaOrgOP, OPError
 from oin_conformance.runtime import RunContext
 from oin_conformance.session_fixtures import configured_section
 from oin_conformance.target import OidcTarget, Target
 from oin_conformance.transcript import Transcript
 from oin_conformance.wiring.oidc import ensure_op
 
-from .flow import Controls, OidcCheck, custom_issuer_problem
+from .flow import Controls, KeyRefetch, OidcCheck, custom_issuer_problem
 
 
 @pytest.fixture(scope="session")
@@ -36,6 +38,21 @@ def op(oin_run: RunContext, oidc_target: OidcTarget) -> OktaOrgOP:
 def oidc_controls() -> Controls:
     """The positive control (a genuine sign-in), run once per process and shared."""
     return Controls()
+
+
+@pytest.fixture(scope="session")
+def key_refetch() -> KeyRefetch:
+    """What the key-rotation check learnt about the app's JWKS refetching (per process)."""
+    return KeyRefetch()
+
+
+@pytest.fixture(scope="session")
+def attacker_site(op: OktaOrgOP) -> Iterator[AttackerSite]:
+    """The attacker's web site for the run: on the provider's bind address, named by the
+    provider's host (an app that can reach the provider can reach it)."""
+    site = AttackerSite(bind=op.bind, host=urlsplit(op.url).hostname).start()
+    yield site
+    site.stop()
 
 
 @pytest.fixture

@@ -48,9 +48,20 @@ class Control:
 
 @dataclass
 class Controls:
-    """The control, once run in this process."""
+    """The controls, each run once in this process: a genuine SP-initiated sign-in, and a
+    genuine sign-in started at the initiate login URI (the dashboard's path)."""
 
     result: Control | None = None
+    initiated: Control | None = None
+
+
+@dataclass
+class KeyRefetch:
+    """How the app fetched Okta's keys again after a rotation, once the key-rotation check
+    found out (per process): ``at_once``, ``after_cooldown`` or ``never``; None = not
+    known yet. Later checks that need a refetch wait for a cooldown only when it helps."""
+
+    seen: str | None = None
 
 
 @dataclass
@@ -166,6 +177,31 @@ class OidcCheck:
                 fix="Make oidc.sp_initiated_sign_in pass first; then run this check again.",
             )
 
+    def initiate_control(self) -> Control:
+        """Does a genuine sign-in started at the initiate login URI (only ``iss``, as Okta's
+        dashboard sends) sign the test user in? (cached per process)"""
+        if self.controls.initiated is not None:
+            self.transcript.note(
+                f"Dashboard control, run earlier: {self.controls.initiated.detail}"
+            )
+            return self.controls.initiated
+        self.transcript.note("Dashboard control: a genuine sign-in from the initiate login URI")
+        b = self.new_browser()
+        try:
+            page = self.initiate(self.op.issuer, browser=b, note="control: dashboard sign-in")
+            ok, probe = signed_in_as(b, self.url, self.probe, self.user.fields())
+            detail = (
+                "a genuine dashboard sign-in signed the test user in"
+                if ok
+                else f"a genuine dashboard sign-in did NOT sign the test user in; it ended "
+                f"with {page_excerpt(page)}\nSigned-in probe: {page_excerpt(probe)}"
+            )
+        except (BrowserError, AssertionError) as exc:
+            ok, detail = False, f"the dashboard sign-in could not run: {str(exc).splitlines()[0]}"
+        self.controls.initiated = Control(ok, detail)
+        self.transcript.note(f"Dashboard control: {detail}")
+        return self.controls.initiated
+
     def callback_delivered(self, state: str) -> bool:
         """Whether the browser delivered a callback carrying ``state`` and got an answer."""
         registered = {urlsplit(u).path.rstrip("/") for u in self.op.redirect_uris()}
@@ -180,11 +216,25 @@ class OidcCheck:
                 return True
         return False
 
-    def initiate(self, iss: str) -> Page:
+    def initiate_url(self, iss: str, **extra: str) -> str:
+        """The initiate login URI with ``iss`` (and ``extra`` parameters), as Okta opens it."""
         assert self.target.initiate_login_uri
         url = self.url(self.target.initiate_login_uri)
         sep = "&" if "?" in url else "?"
-        return self.start(url + sep + urlencode({"iss": iss}), "third-party-initiated sign-in")
+        return url + sep + urlencode({"iss": iss, **extra})
+
+    def initiate(
+        self,
+        iss: str,
+        *,
+        browser: Browser | None = None,
+        note: str = "third-party-initiated sign-in",
+        hostile: bool = False,
+        **extra: str,
+    ) -> Page:
+        """Third-party-initiated sign-in: open the initiate login URI with ``iss``."""
+        url = self.initiate_url(iss, **extra)
+        return self.start(url, note, browser=browser, hostile=hostile)
 
     def signed_in(
         self, user: OktaUser | None = None, *, hostile: bool = False
@@ -216,6 +266,7 @@ class OidcCheck:
                 error=e.error,
                 note=e.note,
                 decoded=e.decoded,
+                started_at=e.started_at,
             )
 
     def token_observation(self) -> Observation | None:
@@ -241,4 +292,12 @@ class OidcCheck:
         return describe_token(token) if isinstance(token, str) else "(no ID token issued)"
 
 
-__all__ = ["ORG_AS_FIX", "OidcCheck", "custom_issuer_problem", "page_excerpt"]
+__all__ = [
+    "ORG_AS_FIX",
+    "Control",
+    "Controls",
+    "KeyRefetch",
+    "OidcCheck",
+    "custom_issuer_problem",
+    "page_excerpt",
+]

@@ -103,6 +103,7 @@ def test_uses_org_authorization_server(oidc_any: OidcCheck) -> None:
         )
 
 
+@pytest.mark.submission_tester("sp_flow")
 @pytest.mark.oin(requirement="OIDC-SP-FLOW", severity="blocking")
 def test_sp_initiated_sign_in(oidc: OidcCheck) -> None:
     """A user who starts at the app's sign-in URL ends up signed in (authorization code flow)."""
@@ -248,24 +249,30 @@ def test_does_not_ask_for_refresh_tokens(oidc: OidcCheck) -> None:
         )
 
 
+@pytest.mark.submission_tester("idp_flow")
 @pytest.mark.oin(requirement="OIDC-IDP-FLOW", severity="blocking")
 def test_third_party_initiated_sign_in(oidc: OidcCheck) -> None:
     """Opening the app from the Okta dashboard (initiate login URI with iss) signs the user in."""
     if not oidc.target.initiate_login_uri:
         pytest.skip("no [oidc] initiate_login_uri: the app is not launched from the dashboard")
+    _launch_from_dashboard(oidc)
+    _signed_in_or_fail(oidc, "Sign-in started from the Okta dashboard does not sign the user in")
+
+
+def _launch_from_dashboard(oidc: OidcCheck) -> None:
+    """Open the initiate login URI as Okta's dashboard does; fail if no sign-in starts."""
     page = oidc.initiate(oidc.op.issuer)
     started = oidc.op.last("authorize")
     if started is None:
         raise fail(
             "The initiate login URI does not start a sign-in at Okta",
-            seen=f"GET {oidc.url(oidc.target.initiate_login_uri)}?iss={oidc.op.issuer}\n"
+            seen=f"GET {oidc.url(oidc.target.initiate_login_uri or '')}?iss={oidc.op.issuer}\n"
             f"{page_excerpt(page)}",
             expected=f"a redirect to {oidc.op.issuer}/oauth2/v1/authorize with a fresh state",
             fix="Serve the initiate login URI: on GET (or POST) with iss equal to your "
             "configured issuer, start the normal authorization code flow against that issuer "
             "(OIDC Core §4). Okta sends only iss: do not require target_link_uri.",
         )
-    _signed_in_or_fail(oidc, "Sign-in started from the Okta dashboard does not sign the user in")
 
 
 @pytest.mark.parametrize(
@@ -297,11 +304,9 @@ def test_signs_in_without_email_verified(oidc: OidcCheck, email_verified: bool |
         )
 
 
-@pytest.mark.oin(requirement="OIDC-JIT", severity="blocking")
-def test_jit_creates_a_new_user_at_first_sign_in(oidc: OidcCheck) -> None:
-    """A user the app has never seen signs in and gets an account (JIT provisioning)."""
-    if not oidc.target.jit:
-        pytest.skip("[oidc] jit = false: the app does not claim JIT provisioning")
+def _newcomer(oidc: OidcCheck) -> OktaUser:
+    """A user the app has never seen (this run's id and fresh random digits), armed as the
+    user Okta signs in next."""
     tag = f"{oidc.ctx.run_id}{secrets.token_hex(3)}"
     newcomer = OktaUser(
         username=f"jit-{tag}@example.com",
@@ -311,5 +316,35 @@ def test_jit_creates_a_new_user_at_first_sign_in(oidc: OidcCheck) -> None:
     )
     oidc.op.arm(user=newcomer)
     oidc.transcript.note(f"Okta signs in a new user: {newcomer.username}")
+    return newcomer
+
+
+@pytest.mark.submission_tester("jit_sp_flow")
+@pytest.mark.oin(requirement="OIDC-JIT", severity="blocking")
+def test_jit_creates_a_new_user_at_first_sign_in(oidc: OidcCheck) -> None:
+    """A user the app has never seen signs in and gets an account (JIT provisioning)."""
+    if not oidc.target.jit:
+        pytest.skip("[oidc] jit = false: the app does not claim JIT provisioning")
+    newcomer = _newcomer(oidc)
     oidc.sign_in()
     _signed_in_or_fail(oidc, "A new user is not created at first sign-in (JIT)", newcomer)
+
+
+@pytest.mark.submission_tester("jit_idp_flow")
+@pytest.mark.oin(requirement="OIDC-JIT", severity="blocking")
+def test_jit_creates_a_new_user_from_the_okta_dashboard(oidc: OidcCheck) -> None:
+    """A user the app has never seen, launched from the Okta dashboard, gets an account.
+
+    Okta's OIN Submission Tester runs "JIT provisioning (with IdP flow)" for an app that
+    supports JIT and the IdP flow: a new Okta user opens the app's tile, and Okta calls the
+    initiate login URI with ``iss``; the app starts the code flow and creates the user.
+    """
+    if not oidc.target.jit:
+        pytest.skip("[oidc] jit = false: the app does not claim JIT provisioning")
+    if not oidc.target.initiate_login_uri:
+        pytest.skip("no [oidc] initiate_login_uri: the app is not launched from the dashboard")
+    newcomer = _newcomer(oidc)
+    _launch_from_dashboard(oidc)
+    _signed_in_or_fail(
+        oidc, "A new user launched from the Okta dashboard is not created (JIT)", newcomer
+    )

@@ -10,8 +10,9 @@ also what a check holds:
 * the back-channel exchanges, in :class:`~oin_conformance.transcript.Exchange` form
   (:meth:`OktaOrgOP.take_exchanges`; the browser legs are in the check's own transcript);
 * per-check behaviour (:meth:`OktaOrgOP.arm`: a forged-token mutator, a tampered callback
-  ``state``, ``email_verified`` on or off, another user; :meth:`~OktaOrgOP.rotate` the keys;
-  :meth:`~OktaOrgOP.reset` all of it);
+  ``state``, ``email_verified`` on or off, another user, an edited key set, a key rotated
+  just before signing, a discovery document naming another issuer, ``/userinfo`` answering
+  for another user; :meth:`~OktaOrgOP.rotate` the keys; :meth:`~OktaOrgOP.reset` all of it);
 * exceptions on the server thread, kept and raised in the test thread by
   :meth:`OktaOrgOP.check` (an exception on a server thread is otherwise lost).
 
@@ -47,10 +48,16 @@ from oin_conformance.roles.oidc.provider import (
     ProviderState,
     Unset,
 )
-from oin_conformance.roles.oidc.tokens import Mutator, SigningKeys, TokenStore, describe_token
+from oin_conformance.roles.oidc.tokens import (
+    JwksEdit,
+    Mutator,
+    SigningKeys,
+    TokenStore,
+    describe_token,
+)
 from oin_conformance.roles.serve import ServedApp
 from oin_conformance.state import KeyPair
-from oin_conformance.transcript import Exchange
+from oin_conformance.transcript import Exchange, wall_clock
 
 BACK_CHANNEL = "back channel: app -> Okta"
 
@@ -197,7 +204,8 @@ class OktaOrgOP:
         return self.state.keys.keys
 
     def jwks(self) -> dict[str, Any]:
-        return self.state.keys.jwks()
+        """What ``/oauth2/v1/keys`` answers now (edited when a check armed a change)."""
+        return self.state.published_jwks()
 
     def key_set(self) -> KeySet:
         """The published keys as a joserfc KeySet (to verify what the OP signed)."""
@@ -228,6 +236,10 @@ class OktaOrgOP:
         email_verified: bool | None | Unset = UNSET,
         email_verified_in_id_token: bool | None = None,
         user: OktaUser | None = None,
+        jwks_edit: JwksEdit | None = None,
+        rotate_before_signing: bool = False,
+        discovery_issuer: str | None = None,
+        userinfo_user: OktaUser | None = None,
     ) -> None:
         """Change what the next responses look like (see :class:`Behaviour`)."""
         self.state.armed.arm(
@@ -237,6 +249,10 @@ class OktaOrgOP:
             email_verified=email_verified,
             email_verified_in_id_token=email_verified_in_id_token,
             user=user,
+            jwks_edit=jwks_edit,
+            rotate_before_signing=rotate_before_signing,
+            discovery_issuer=discovery_issuer,
+            userinfo_user=userinfo_user,
         )
 
     def current_user(self) -> OktaUser:
@@ -282,10 +298,16 @@ class OktaOrgOP:
     # -- documents -----------------------------------------------------------------------
 
     def discovery(self, server_id: str = "org") -> dict[str, Any]:
+        """The discovery document; the org server's names another issuer when a check armed
+        one (``discovery_issuer``)."""
         s = self.server(server_id)
-        return okta_shape.discovery_document(
+        document = okta_shape.discovery_document(
             issuer=s.issuer, base=s.base, private_key_jwt=self.state.client.jwks is not None
         )
+        other = self.behaviour.discovery_issuer
+        if s.is_org and other is not None:
+            document["issuer"] = other
+        return document
 
     # -- WSGI ------------------------------------------------------------------------------
 
@@ -316,6 +338,7 @@ class OktaOrgOP:
                 elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
                 note=BACK_CHANNEL,
                 decoded=decoded,
+                started_at=wall_clock(started),
             )
             with self._lock:
                 self._exchanges.append(exchange)
@@ -336,8 +359,9 @@ class OktaOrgOP:
     def _dispatch(self, request: Request) -> tuple[Answer, dict[str, str]]:
         path = request.path
         if path in ("/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"):
-            self._observe("discovery", request, "org")
-            return Answer(200, self.discovery("org"), okta_shape.METADATA_HEADERS), {}
+            document = self.discovery("org")
+            self._observe("discovery", request, "org", issuer=document["issuer"])
+            return Answer(200, document, okta_shape.METADATA_HEADERS), {}
         if path.startswith("/oauth2/v1/"):
             return self._endpoint(request, self.server("org"), path.removeprefix("/oauth2/v1/"))
         well_known = okta_shape.WELL_KNOWN_CUSTOM.match(path)
@@ -377,8 +401,10 @@ class OktaOrgOP:
         self, request: Request, server: AuthServer, name: str
     ) -> tuple[Answer, dict[str, str]]:
         if name == "keys":
-            self._observe("keys", request, server.id)
-            return Answer(200, self.jwks(), okta_shape.KEYS_HEADERS), {}
+            jwks = self.jwks()
+            kids = [str(k.get("kid", "")) for k in jwks["keys"] if isinstance(k, dict)]
+            self._observe("keys", request, server.id, kids=kids)
+            return Answer(200, jwks, okta_shape.KEYS_HEADERS), {}
         if name not in ("authorize", "token", "userinfo", "logout", "revoke", "introspect"):
             self._observe("unknown", request, server.id)
             return okta_shape.method_not_allowed(404), {}
@@ -397,7 +423,15 @@ class OktaOrgOP:
             return self._token(request, oauth, authz)
         if name == "userinfo":
             answer = authz.endpoint("userinfo", oauth)
-            self._observe("userinfo", request, server.id, bearer_header=_has_bearer(request))
+            sub = answer.body.get("sub") if isinstance(answer.body, dict) else None
+            self._observe(
+                "userinfo",
+                request,
+                server.id,
+                bearer_header=_has_bearer(request),
+                status=answer.status,
+                sub=sub,
+            )
             return answer, {}
         if name == "logout":
             answer = authz.logout(oauth)

@@ -77,6 +77,7 @@ from oin_conformance.roles.oidc.okta_shape import (
 )
 from oin_conformance.roles.oidc.tokens import (
     AccessToken,
+    JwksEdit,
     Mutator,
     SigningKeys,
     TokenParts,
@@ -117,6 +118,16 @@ class Behaviour:
     email_verified_in_id_token: bool = False
     #: The user the authorize endpoint signs in; None = the harness's test user.
     user: OktaUser | None = None
+    #: The published key set, changed for this check (kept until reset: an app may fetch
+    #: the keys more than once).
+    jwks_edit: JwksEdit | None = None
+    #: Rotate to a brand-new signing key just before signing the next ID token (then
+    #: forgotten; the new key stays until reset).
+    rotate_before_signing: bool = False
+    #: The ``issuer`` the org server's discovery document names (None = its own).
+    discovery_issuer: str | None = None
+    #: Whose claims ``/userinfo`` answers with (None = the user the token was issued to).
+    userinfo_user: OktaUser | None = None
 
 
 class Armed:
@@ -140,6 +151,10 @@ class Armed:
         email_verified: bool | None | Unset = UNSET,
         email_verified_in_id_token: bool | None = None,
         user: OktaUser | None = None,
+        jwks_edit: JwksEdit | None = None,
+        rotate_before_signing: bool = False,
+        discovery_issuer: str | None = None,
+        userinfo_user: OktaUser | None = None,
     ) -> None:
         """Change what the next answers look like (see :class:`Behaviour`)."""
         changes: dict[str, Any] = {}
@@ -154,6 +169,14 @@ class Armed:
             changes["email_verified_in_id_token"] = email_verified_in_id_token
         if user is not None:
             changes["user"] = user
+        if jwks_edit is not None:
+            changes["jwks_edit"] = jwks_edit
+        if rotate_before_signing:
+            changes["rotate_before_signing"] = True
+        if discovery_issuer is not None:
+            changes["discovery_issuer"] = discovery_issuer
+        if userinfo_user is not None:
+            changes["userinfo_user"] = userinfo_user
         with self._lock:
             self.behaviour = replace(self.behaviour, **changes)
 
@@ -167,6 +190,13 @@ class Armed:
             b = self.behaviour
             self.behaviour = replace(b, mutator=None, mutator_name="")
         return b.mutator, b.mutator_name
+
+    def take_rotation(self) -> bool:
+        """Whether to rotate the signing key before the next ID token (forgotten once taken)."""
+        with self._lock:
+            rotate = self.behaviour.rotate_before_signing
+            self.behaviour = replace(self.behaviour, rotate_before_signing=False)
+        return rotate
 
     def take_callback_state(self) -> str | None:
         """The armed callback ``state``, forgotten once taken."""
@@ -304,6 +334,10 @@ class ProviderState:
         self._codes: dict[str, IssuedCode] = {}
         self._jtis: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
+
+    def published_jwks(self) -> dict[str, Any]:
+        """What ``/keys`` answers now: the key set, as the current check edited it."""
+        return self.keys.jwks(self.armed.behaviour.jwks_edit)
 
     def save_code(self, code: IssuedCode) -> None:
         with self._lock:
@@ -496,18 +530,21 @@ class OktaOpenIDCode(OpenIDCode):
 
     def encode_id_token(self, token: dict[str, Any], request: OAuthRequest) -> str:
         """authlib's claims (iss, aud, iat, exp, nonce, auth_time, amr, at_hash, user info)
-        in Okta's order, signed by the current key — or by the armed mutator."""
+        in Okta's order, signed by the current key — or by the armed mutator. A check may
+        have the key rotated first (Okta rotating "just before signing")."""
         claims = self.get_compatible_claims(request)
         claims.update(self.get_authorization_code_claims(request.authorization_code))
         claims["at_hash"] = create_half_hash(token["access_token"], "RS256").decode()
         claims.update(self.generate_user_info(request.user, token["scope"]))
-        key = self.server.state.keys.signing
+        state = self.server.state
+        key = state.keys.rotate() if state.armed.take_rotation() else state.keys.signing
         parts = TokenParts(
             header=okta_header(key),
             claims=okta_shape.in_okta_order(claims),
             key=key,
             issuer=self.server.info.issuer,
             client_id=request.client.get_client_id(),
+            certificate_pem=state.keys.certificate(key),
         )
         mutator, request.mutator_name = self.server.state.armed.take_mutator()
         return mint_id_token(parts, mutator)
@@ -622,7 +659,8 @@ class _Protector(ResourceProtector):
 class OktaUserInfo(UserInfoEndpoint):
     """authlib's UserInfo endpoint with Okta's claims (the full profile; §1.7). ``__call__``
     is authlib's minus signed userinfo (Okta never signs it), with the token taken from the
-    request instead of Flask's request global."""
+    request instead of Flask's request global. A check may have it answer with another
+    user's claims (``Behaviour.userinfo_user``: a ``sub`` other than the ID token's)."""
 
     def __call__(self, request: OAuthRequest) -> tuple[int, Any, list[tuple[str, str]]]:
         token = self.resource_protector.validate_request(["openid"], request)
@@ -630,10 +668,11 @@ class OktaUserInfo(UserInfoEndpoint):
         return 200, claims, [("Content-Type", "application/json")]
 
     def generate_user_info(self, user: SignedIn, scope: str) -> dict[str, Any]:
+        behaviour = self.server.state.armed.behaviour
         claims = okta_shape.userinfo_claims(
-            user.user,
+            behaviour.userinfo_user or user.user,
             scope_to_list(scope) or [],
-            email_verified=self.server.state.armed.behaviour.email_verified,
+            email_verified=behaviour.email_verified,
         )
         if len(claims) == 1:
             raise InsufficientScopeError()

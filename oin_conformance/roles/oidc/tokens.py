@@ -2,7 +2,8 @@
 
 * :class:`SigningKeys`: the RS256 keys (the state folder's pairs; each ``kid`` is the key's
   RFC 7638 thumbprint, so a new key always has a new kid — reference/oidc.md §1.9, §5.4),
-  Okta-style rotation to a brand-new key, and the published JWKS.
+  Okta-style rotation to a brand-new key, and the published JWKS (which a check may edit
+  through a :data:`JwksEdit`: a key set with one key, an entry no library can parse).
 * Minting: the access token (JWT-shaped, as Okta's org server issues it) and the ID token
   from its honest :class:`TokenParts`, through the **forgery hook**: a :data:`Mutator` from
   :mod:`oin_conformance.attacks.oidc` receives the honest parts and returns the compact token
@@ -26,6 +27,7 @@ from typing import Any
 from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
 from joserfc import jws
 from joserfc.jwk import KeySet, RSAKey
+from joserfc.jws import JWSRegistry
 
 from oin_conformance.roles.oidc.okta_shape import TOKEN_LIFETIME, SignedIn
 from oin_conformance.state import KeyPair
@@ -53,6 +55,11 @@ def public_jwk(key: RSAKey) -> dict[str, Any]:
     return ordered
 
 
+#: A change to the published key set for one check: the honest JWKS entries (the signing
+#: key first) in, the entries to publish out.
+JwksEdit = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
+
+
 class SigningKeys:
     """The provider's published keys; the first one signs. Thread-safe."""
 
@@ -62,7 +69,14 @@ class SigningKeys:
             raise ValueError("the provider needs at least one signing key")
         self._base = base
         self._keys = list(base)
+        #: The state folder's certificate of each of its keys, by kid (Okta publishes none
+        #: for OIDC keys; an app configured with a certificate has these bytes).
+        self._certificates = {k.kid: p.cert_pem for k, p in zip(base, pairs, strict=True)}
         self._lock = threading.Lock()
+
+    def certificate(self, key: RSAKey) -> str:
+        """The certificate PEM of ``key`` from the state folder ("" for a rotated key)."""
+        return self._certificates.get(str(key.kid), "")
 
     @property
     def signing(self) -> RSAKey:
@@ -86,8 +100,10 @@ class SigningKeys:
         with self._lock:
             self._keys = list(self._base)
 
-    def jwks(self) -> dict[str, Any]:
-        return {"keys": [public_jwk(k) for k in self.keys]}
+    def jwks(self, edit: JwksEdit | None = None) -> dict[str, Any]:
+        """The key set as ``/keys`` publishes it (changed by ``edit``, if a check gave one)."""
+        entries = [public_jwk(k) for k in self.keys]
+        return {"keys": edit(entries) if edit is not None else entries}
 
     def key_set(self) -> KeySet:
         """The published (public) keys as a joserfc KeySet, to verify what was signed."""
@@ -109,10 +125,17 @@ def sign_jws(header: dict[str, Any], claims: dict[str, Any], key: RSAKey | None)
     return jws.serialize_compact(header, payload, key, algorithms=[alg])
 
 
+class _ReadingRegistry(JWSRegistry):
+    """Reads tokens for reports: a forged header that carries a key or certificate (``jwk``,
+    ``x5c``) is longer than joserfc's 512-byte default allows."""
+
+    max_header_length = 16 * 1024
+
+
 def decode_unverified(token: str) -> dict[str, Any]:
     """Header and claims of a compact JWS, without verifying it (for reports)."""
     try:
-        obj = jws.extract_compact(token.encode())
+        obj = jws.extract_compact(token.encode(), registry=_ReadingRegistry())
         claims = json.loads(obj.payload)
         return {"header": dict(obj.headers()), "claims": claims}
     except Exception as exc:  # noqa: BLE001 - a forged token may not even parse
@@ -140,6 +163,8 @@ class TokenParts:
     key: RSAKey
     issuer: str
     client_id: str
+    #: The signing key's certificate as the state folder keeps it ("" for a rotated key).
+    certificate_pem: str = ""
 
     def sign(
         self,
@@ -232,6 +257,7 @@ class TokenStore:
 
 __all__ = [
     "AccessToken",
+    "JwksEdit",
     "Mutator",
     "SigningKeys",
     "TokenParts",
