@@ -4,18 +4,21 @@ OP settings an ISV would configure from, one plugin run of a suite, and what cam
 it — every check's outcome, the blocking failures and advisory findings, and a check →
 outcome table to print.
 
-Used by ``tests/real/test_apache.py`` (mod_auth_mellon, mod_auth_openidc) and the tests of
-the node.js apps.
+Used by ``tests/real/test_apache.py`` (mod_auth_mellon, mod_auth_openidc), the tests of
+the node.js apps, and ``tests/real/test_vulnerable.py`` (published vulnerable library versions
+beside their fixes), which also start each program with :class:`Program`.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 import subprocess
 import sys
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +61,78 @@ def free_ports(count: int) -> list[int]:
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     return free_ports(1)[0]
+
+
+# -- programs under test --------------------------------------------------------------------
+
+
+class Program:
+    """A real program under test as a subprocess that serves HTTP on 127.0.0.1:``port``:
+    started (``argv`` in ``cwd``, with ``env`` added to this process's environment), waited
+    for until it listens, and stopped (SIGTERM, then SIGKILL). Its stdout and stderr are
+    appended to ``log`` (O_APPEND, so a run's check marks can go in between)."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        port: int,
+        log: Path,
+        cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        startup: float = 30,
+    ) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self.port = port
+        self.log = log
+        self.cwd = cwd
+        self.env = {**os.environ, **(env or {})}
+        self.startup = startup
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Program:
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                self.argv,
+                cwd=self.cwd,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+            )
+        deadline = time.monotonic() + self.startup
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(
+                    f"{self.name} exited with {self.proc.returncode}:\n{self.log_text()}"
+                )
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise AssertionError(
+            f"{self.name} did not listen on 127.0.0.1:{self.port} within {self.startup:g} s:\n"
+            f"{self.log_text()}"
+        )
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
 # -- target files ----------------------------------------------------------------------------

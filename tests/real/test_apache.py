@@ -60,20 +60,30 @@ LOOPBACK = "general.loopback_urls_are_for_testing_only"
 #: - it accepts rsa-sha1 signatures (lasso's default; only Okta's side decides the
 #:   algorithm, and Okta signs with SHA-256);
 #: - once its cookie is set, it accepts an InResponseTo it never issued (like Shibboleth SP;
-#:   IdP-initiated sign-in needs unsolicited responses anyway).
+#:   IdP-initiated sign-in needs unsolicited responses anyway);
+#: - lasso verifies every Reference of a SignedInfo and does not require exactly one (SAML
+#:   core 5.4.2), so an IdP-signed SignedInfo with two References to the signed element is
+#:   accepted (Okta signs with one; it restricts the transforms, refusing XSLT and XPath).
 MELLON_FINDINGS = {
     LOOPBACK,
     f"{H}[no_bearer_confirmation]",
     f"{H}[sha1_signature]",
     f"{H}[unknown_in_response_to]",
+    f"{H}[several_references]",
 }
 #: mod_auth_openidc's true findings, all advisory:
 #: - it accepts an unsigned (``alg: none``) id_token from the token endpoint — OIDC Core
 #:   §3.1.3.7 lets a client rely on TLS to the token endpoint instead of the signature;
-#: - it sends no PKCE unless OIDCPKCEMethod is set.
+#: - it sends no PKCE unless OIDCPKCEMethod is set;
+#: - it accepts an ``iss`` that differs from the issuer by a trailing slash
+#:   (oidc_util_issuer_match; reference/oidc.md §5.3) — only Okta's key can sign one.
+#: It reads the discovery document once and keeps it, so the discovery-issuer check is
+#: skipped as not applicable (no other skip), and it drops /userinfo claims whose sub
+#: differs from the ID token's (logged), which the userinfo check counts as a refusal.
 OPENIDC_FINDINGS = {
     LOOPBACK,
     f"{FORGED}[alg_none]",
+    f"{FORGED}[issuer_trailing_slash]",
     "oidc.authorize_request_uses_pkce_s256",
 }
 

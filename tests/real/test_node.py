@@ -81,10 +81,12 @@ UNSPECIFIED = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
 
 @dataclass(frozen=True)
 class Expected:
-    """A program's true findings: check id -> why it is true of that program."""
+    """A program's true findings: check id -> why it is true of that program; and the
+    checks that cannot judge it (check id -> why)."""
 
     blocking: dict[str, str] = field(default_factory=dict)
     advisory: dict[str, str] = field(default_factory=dict)
+    inconclusive: dict[str, str] = field(default_factory=dict)
 
 
 #: node-saml 5.1, both ways: xmldom parses a DOCTYPE without entities and node-saml goes on
@@ -122,8 +124,18 @@ NODE_SAML_PROFILE = Expected(advisory=dict(NODE_SAML_ALWAYS))
 
 #: openid-client 6.9 verifying ID token signatures: correct; nothing but plain-HTTP loopback.
 #: (oauth4webapi refetches the JWKS on an unknown kid only once its copy is 60 s old; the
-#: rotation check waits out such a cooldown once before it judges.)
-OPENID_CLIENT_VERIFIED = Expected(advisory={LOOPBACK: LOOPBACK_WHY})
+#: key-rotation checks wait out such a cooldown before they judge.) It never calls /userinfo
+#: when the ID token has an email, and reads the discovery document once: those two checks
+#: are skipped as not applicable.
+OPENID_CLIENT_VERIFIED = Expected(
+    advisory={LOOPBACK: LOOPBACK_WHY},
+    inconclusive={
+        "oidc.accepts_genuine_id_token[kid_absent_single_key]": "oauth4webapi refuses a "
+        "token without kid while its cached key set holds several matching keys (allowed, "
+        "OIDC Core §10.1) and refetches only a set 300 s old, so it never sees the "
+        "single-key set",
+    },
+)
 #: openid-client 6.9's default: an ID token the client fetched itself from the token endpoint
 #: is validated (alg, iss, aud, exp, nonce) but its signature is not verified — OIDC Core
 #: §3.1.3.7 lets TLS to the token endpoint stand in for it (openid-client's own doc of
@@ -133,6 +145,17 @@ OPENID_CLIENT_DEFAULT = Expected(
         f"{FORGED}[bad_signature]": "by default openid-client does not verify the signature of "
         "an ID token from the token endpoint (OIDC Core 3.1.3.7: TLS stands in for it)",
         f"{FORGED}[unknown_kid]": "the same: no key is looked up when no signature is verified",
+        **{
+            f"{FORGED}[{name}]": "the same: any RS256 signature passes, whatever key the "
+            "header names (the HS256 forgeries are refused: the alg must be RS256)"
+            for name in (
+                "jku_attacker_jwks",
+                "x5u_attacker_cert",
+                "jwk_embedded",
+                "x5c_embedded",
+                "kid_absent_several_keys",
+            )
+        },
     },
     advisory={LOOPBACK: LOOPBACK_WHY},
 )
@@ -216,7 +239,7 @@ def judge(result: SuiteRun, app: NodeApp, prefix: str, expected: Expected, posit
     context = result.explain(said)
     assert result.run.returncode in (0, 1), context
     assert result.outcomes.get(positive) == "passed", context
-    assert result.inconclusive == set(), context
+    assert result.inconclusive == set(expected.inconclusive), context
     assert result.blocking_failures == set(expected.blocking), context
     assert result.advisories == set(expected.advisory), context
     assert result.run.returncode == (1 if expected.blocking else 0), context
