@@ -27,8 +27,10 @@ from oin_conformance.roles.scim import (
     CleanupReport,
     CleanupStopped,
     Ledger,
+    RateLimitPolicy,
     ScimClient,
     ScimClientError,
+    Traffic,
 )
 from oin_conformance.runtime import RunContext
 from oin_conformance.target import ScimTarget
@@ -90,8 +92,20 @@ def shielded(first: Callable[[int], None] | None = None) -> Iterator[None]:
         raise KeyboardInterrupt
 
 
+#: The most the harness spends on one SCIM request when the server rate-limits it (waits
+#: included), in [harness] timeouts; never less than a minute. Okta itself waits 5 minutes
+#: and more; a run cannot.
+RATE_LIMIT_BUDGET_TIMEOUTS = 4
+
+
+def rate_limit_budget(timeout: float) -> float:
+    """Seconds the harness may spend on one rate-limited request (its own deadline)."""
+    return max(60.0, RATE_LIMIT_BUDGET_TIMEOUTS * timeout)
+
+
 class ScimSession:
-    """What the SCIM suite shares in one process: target, credentials, ledger, cleanup."""
+    """What the SCIM suite shares in one process: target, credentials, ledger, cleanup, and
+    the traffic of every check (each exchange's time, each 429)."""
 
     def __init__(self, ctx: RunContext) -> None:
         scim = ctx.target.scim
@@ -113,6 +127,10 @@ class ScimSession:
         )
         self.findings: list[str] = []
         self.previous_runs: CleanupReport = CleanupReport()
+        #: Okta's 429 handling, within the run's deadline for one request.
+        self.pacing = RateLimitPolicy(budget=rate_limit_budget(ctx.timeout))
+        #: What every client of this process sent (timings, 429s): the pacing checks read it.
+        self.traffic = Traffic()
         self._closed = False
         #: how many ledger entries there were at the last sweep (None: never swept)
         self._swept_at: int | None = None
@@ -140,6 +158,8 @@ class ScimSession:
             timeout=self.ctx.timeout,
             ledger=self.ledger,
             check=check,
+            pacing=self.pacing,
+            traffic=self.traffic,
         )
 
     def start(self) -> None:

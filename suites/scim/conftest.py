@@ -16,6 +16,9 @@ from oin_conformance.wiring.scim import ScimSession, session_for
 from .okta import ScimCheck
 
 LAST = "test_leaves_no_test_data_behind"
+#: Checks that read the traffic of every other SCIM check (timings, 429s): they run after
+#: them, just before the data-safety check.
+PACING = ("test_rate_limits_as_okta_expects", "test_answers_within_okta_socket_timeout")
 
 
 @pytest.fixture(scope="session")
@@ -61,7 +64,13 @@ def scim(
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The data-safety check runs last (it cleans and sweeps after every other check)."""
-    last = [i for i in items if getattr(i, "originalname", i.name) == LAST]
-    if last:
-        items[:] = [i for i in items if i not in last] + last
+    """The pacing checks run after the other SCIM checks (they read their traffic), and the
+    data-safety check runs last (it cleans and sweeps after every other check)."""
+
+    def name(item: pytest.Item) -> str:
+        return getattr(item, "originalname", item.name)
+
+    pacing = [i for i in items if name(i) in PACING]
+    last = [i for i in items if name(i) == LAST]
+    if pacing or last:
+        items[:] = [i for i in items if i not in pacing and i not in last] + pacing + last

@@ -1,6 +1,8 @@
 """Okta's connection test and the read-only steps of its SCIM SPEC test: list and read
 users, the Groups endpoint (as the connection test and as the SPEC test read it), 401 for
-missing or bad credentials, 404 for unknown ids."""
+missing or bad credentials, 404 for unknown ids. SPEC steps go out with the SPEC test's own
+headers (its User-Agent, a Content-Type on GETs), the connection test with the provisioning
+engine's."""
 
 from __future__ import annotations
 
@@ -28,16 +30,32 @@ UNKNOWN_IDS = ("010101001010101011001010101011", "00919288221112222")
 
 @pytest.mark.oin(requirement="SCIM-USERS-ENDPOINT", severity="blocking")
 def test_answers_okta_connection_test(scim: ScimCheck) -> None:
-    """Okta's "Test API Credentials" works: GET /Users?startIndex=1&count=2 is a ListResponse."""
-    result = scim.client.list_users(1, 2, note="Okta's connection test")
+    """Okta's "Test API Credentials" works: GET /Users?startIndex=1&count=2, then GET
+    /Groups?startIndex=1&count=100, each a ListResponse (the groups read is graded when the
+    target claims group_push or import_groups)."""
+    users, groups = scim.client.connection_test()
     expect_status(
-        result,
+        users,
         200,
         "Okta's connection test fails",
         "Serve GET /Users with startIndex and count (and the configured credentials) with a "
         "200 ListResponse; Okta will not save the integration otherwise.",
     )
-    expect_list(scim, result)
+    expect_list(scim, users)
+    if not (scim.claims("group_push") or scim.claims("import_groups")):
+        scim.transcript.note(
+            f"Okta's connection test also read /Groups (HTTP {groups.status or groups.error}); "
+            "not graded: the target claims neither group_push nor import_groups"
+        )
+        return
+    expect_status(
+        groups,
+        200,
+        "Okta's connection test fails at GET /Groups?startIndex=1&count=100",
+        "Serve GET /Groups with startIndex and count with a 200 ListResponse (an empty one "
+        "when there are no groups); Okta's connection test reads it after the users.",
+    )
+    expect_list(scim, groups)
 
 
 @pytest.mark.oin(requirement="SCIM-USERS-ENDPOINT", severity="blocking")
@@ -45,14 +63,18 @@ def test_lists_users_with_required_fields(scim: ScimCheck) -> None:
     """SPEC step 1: GET /Users?count=1&startIndex=1 returns a user with id, names, userName,
     active and an email."""
     query = [("count", "1"), ("startIndex", "1")]
-    result = scim.client.send("GET", "/Users", query=query, expect="users", note="SPEC step 1")
+    result = scim.client.send(
+        "GET", "/Users", query=query, expect="users", note="SPEC step 1", profile="spec"
+    )
     expect_status(result, 200, "GET /Users does not answer 200", "Serve GET /Users.")
     data = expect_list(scim, result)
     if not result.resources():
         # Okta's test needs one user on the server; provide our own rather than fail.
         scim.transcript.note("No user on the server: creating one (SPEC test prerequisite)")
         scim.must_create_user()
-        result = scim.client.send("GET", "/Users", query=query, expect="users", note="SPEC step 1")
+        result = scim.client.send(
+            "GET", "/Users", query=query, expect="users", note="SPEC step 1", profile="spec"
+        )
         data = expect_list(scim, result)
     users = result.resources()
     if not users:
@@ -82,16 +104,13 @@ def test_lists_users_with_required_fields(scim: ScimCheck) -> None:
 @pytest.mark.oin(requirement="SCIM-USERS-ENDPOINT", severity="blocking")
 def test_reads_listed_user_by_id(scim: ScimCheck) -> None:
     """SPEC step 2: GET /Users/{id} of a listed user returns it with the same id."""
-    listed = scim.client.send(
-        "GET", "/Users", query=[("count", "1"), ("startIndex", "1")], expect="users"
-    )
+    query = [("count", "1"), ("startIndex", "1")]
+    listed = scim.client.send("GET", "/Users", query=query, expect="users", profile="spec")
     expect_status(listed, 200, "GET /Users does not answer 200", "Serve GET /Users.")
     users = listed.resources()
     if not users:
         scim.must_create_user()
-        listed = scim.client.send(
-            "GET", "/Users", query=[("count", "1"), ("startIndex", "1")], expect="users"
-        )
+        listed = scim.client.send("GET", "/Users", query=query, expect="users", profile="spec")
         users = listed.resources()
     uid = str(users[0].get("id", "")) if users else ""
     if not uid:
@@ -101,7 +120,7 @@ def test_reads_listed_user_by_id(scim: ScimCheck) -> None:
             expected="an id on every listed user",
             fix="Return the id of each user.",
         )
-    result = scim.client.get_user(uid, note="SPEC step 2")
+    result = scim.client.get_user(uid, note="SPEC step 2", profile="spec")
     expect_status(
         result,
         200,
@@ -124,7 +143,9 @@ def test_reads_listed_user_by_id(scim: ScimCheck) -> None:
 def test_answers_unknown_user_with_404(scim: ScimCheck) -> None:
     """SPEC steps 4 and 12: GET /Users/{unknown id} answers 404 with a SCIM Error."""
     for uid in UNKNOWN_IDS:
-        result = scim.client.get_user(uid, note="SPEC test: an id that does not exist")
+        result = scim.client.get_user(
+            uid, note="SPEC test: an id that does not exist", profile="spec"
+        )
         expect_status(
             result,
             404,
@@ -135,10 +156,15 @@ def test_answers_unknown_user_with_404(scim: ScimCheck) -> None:
         expect_error_body(result, 404, scim)
 
 
-def _credentials_work(scim: ScimCheck, user_name: str) -> None:
+def _credentials_work(scim: ScimCheck, user_name: str, spec: bool = False) -> None:
     """The control (SPEC §10): the same request with the configured credentials is answered
     (not 401/403); otherwise a 401 without them proves nothing."""
-    result = scim.client.find_user(user_name, note="control: the configured credentials")
+    note = "control: the configured credentials"
+    result = (
+        scim.spec_find_user(user_name, note=note)
+        if spec
+        else scim.client.find_user(user_name, note=note)
+    )
     problem = unreachable(result)
     if problem is None and result.status is not None and result.status < 400:
         return
@@ -176,12 +202,10 @@ def test_refuses_bad_credentials(scim: ScimCheck) -> None:
         "basic": "Basic d3Jvbmc6d3Jvbmc=",
         "oauth2": "Bearer wrong-token-0000",
     }[auth.mode]
-    person = scim.person()
-    _credentials_work(scim, person.user_name)
+    caps = scim.person().user_name.upper()  # step 9's request, as Okta's step 11 repeats it
+    _credentials_work(scim, caps, spec=True)
     for value in ("non-token", wrong):
-        result = scim.client.find_user(
-            person.user_name, authorization=value, note="bad credentials"
-        )
+        result = scim.spec_find_user(caps, authorization=value, note="SPEC step 11")
         expect_status(
             result,
             401,
@@ -218,7 +242,7 @@ def test_lists_groups_for_okta_spec_test(scim: ScimCheck) -> None:
         "Serve GET /Groups without query parameters (Okta's SPEC test sends none): default "
         "startIndex to 1 and count to a page size of your choice."
     )
-    result = scim.client.send("GET", "/Groups", expect="groups", note=step)
+    result = scim.client.send("GET", "/Groups", expect="groups", note=step, profile="spec")
     expect_status(result, 200, "A plain GET /Groups does not answer 200", fix_200)
     data = result.json_object
     total: Any = data.get("totalResults")
@@ -231,7 +255,7 @@ def test_lists_groups_for_okta_spec_test(scim: ScimCheck) -> None:
             )
         scim.transcript.note("No group on the server: creating one (SPEC 1.1 step 16 needs one)")
         scim.must_create_group()
-        result = scim.client.send("GET", "/Groups", expect="groups", note=step)
+        result = scim.client.send("GET", "/Groups", expect="groups", note=step, profile="spec")
         expect_status(result, 200, "A plain GET /Groups does not answer 200", fix_200)
         data = result.json_object
         total = data.get("totalResults")

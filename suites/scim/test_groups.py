@@ -1,5 +1,6 @@
 """Group Push as Okta sends it: create, add members, remove members (``members[value eq
-"…"]``), rename (path-less replace carrying the id), delete; import of groups. Each change
+"…"]``), rename (path-less replace carrying the id), a membership update (the rename PATCH
+Okta sends with it, then every change in one PATCH), delete; import of groups. Each change
 is read back: a server that answers success without applying it fails."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import pytest
 from oin_conformance.failures import fail
 from oin_conformance.roles.scim import ScimResult
 
-from .okta import ScimCheck, expect_list, expect_status, expect_valid
+from .okta import ScimCheck, expect_list, expect_status, expect_valid, okta_import
 
 
 def _member_ids(result: ScimResult) -> list[str]:
@@ -141,6 +142,49 @@ def test_group_push_renames_group(scim: ScimCheck) -> None:
 
 
 @pytest.mark.oin(requirement="SCIM-GROUPS", severity="blocking")
+def test_group_push_updates_membership_in_one_patch(scim: ScimCheck) -> None:
+    """Okta's membership update: the rename PATCH Okta sends with every membership change
+    (the group's own name, with its id), then one PATCH with several operations — a remove
+    per member leaving, an add for those joining — all applied."""
+    scim.require("group_push")
+    (leaver, leaves), (stayer, stays), (joiner, joins) = [scim.must_create_user() for _ in range(3)]
+    name, gid = scim.must_create_group()
+    added = scim.client.add_members(gid, [(leaves, leaver.user_name), (stays, stayer.user_name)])
+    expect_status(added, (200, 204), "Adding members is not accepted", "See the add check.")
+    rename, members = scim.client.update_membership(
+        gid, name, add=[(joins, joiner.user_name)], remove=[leaves]
+    )
+    expect_status(
+        rename,
+        (200, 204),
+        "The rename PATCH Okta sends with every membership update is refused",
+        'Accept PATCH {"op": "replace", "value": {"id": "<id>", "displayName": "<name>"}} '
+        "when the name does not change (Okta sends it with every membership update; a "
+        "uniqueness check must not count the group itself).",
+    )
+    expect_status(
+        members,
+        (200, 204),
+        "A membership update with several operations is refused",
+        'Accept one PATCH whose Operations remove members (path members[value eq "<id>"]) '
+        "and add others, in that order.",
+    )
+    back = _read_group(scim, gid, "read back the membership update")
+    ids = set(_member_ids(back))
+    wanted = {stays, joins}
+    if ids != wanted or back.json_object.get("displayName") != name:
+        raise fail(
+            "The membership update is answered but not wholly applied",
+            seen=f"members {sorted(ids)}, displayName {back.json_object.get('displayName')!r} "
+            f"after removing {leaves} and adding {joins} in one PATCH (answered "
+            f"{members.status})\n\n{back.seen()}",
+            expected=f"members exactly {sorted(wanted)}, displayName {name!r}",
+            fix="Apply every operation of a PATCH, in order (RFC 7644 §3.5.2: all of them, "
+            "or none with an error), not only the first.",
+        )
+
+
+@pytest.mark.oin(requirement="SCIM-GROUPS", severity="blocking")
 def test_group_push_deletes_group(scim: ScimCheck) -> None:
     """DELETE /Groups/{id} answers 204 and the group is gone (404 afterwards)."""
     scim.require("group_push")
@@ -164,20 +208,23 @@ def test_group_push_deletes_group(scim: ScimCheck) -> None:
 
 @pytest.mark.oin(requirement="SCIM-GROUPS", severity="blocking")
 def test_imports_groups(scim: ScimCheck) -> None:
-    """Import Groups: GET /Groups?startIndex=1&count=100 lists the groups, with members."""
+    """Import Groups: GET /Groups?startIndex=1&count=100, then startIndex=101, … as Okta
+    pages, lists every group (the one this check pushed included) exactly once."""
     scim.require("import_groups")
     if scim.claims("group_push"):
         name, gid = scim.must_create_group()
     else:
         name, gid = "", ""
-    result = scim.client.list_groups(1, 100, note="Okta imports groups")
-    expect_status(result, 200, "GET /Groups does not answer 200", "Serve GET /Groups.")
-    data = expect_list(scim, result)
-    ids = [r.get("id") for r in result.resources()]
-    if gid and gid not in ids and data.get("totalResults", 0) <= 100:
+    done = okta_import(scim, "Group")
+    scim.transcript.note(
+        f"Okta's group import read {done.pages} page(s): {len(done.ids)} groups, "
+        f"totalResults {done.total!r}"
+    )
+    if gid and done.complete and gid not in done.ids:
         raise fail(
             "An existing group is not listed",
-            seen=result.seen(),
+            seen=f"{len(done.ids)} groups on {done.pages} page(s), not {gid}\n\n"
+            + scim.transcript.summary(3),
             expected=f"group {name!r} ({gid}) in the list",
             fix="List every group in GET /Groups.",
         )

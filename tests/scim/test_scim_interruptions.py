@@ -49,6 +49,8 @@ class SeededServer:
     def __init__(self) -> None:
         self.app = create_app({"scim": {"auth_mode": "bearer", "token": TOKEN}}, {})
         self.storage: Any = self.app.extensions["scim"].storage
+        #: what the reference app holds from the start (its roles and licences)
+        self.initial = {res.id for res in self.storage.resources}
         #: (monotonic time, method, path) of every request that came over the socket
         self.seen: list[tuple[float, str, str]] = []
         self.http = make_server("127.0.0.1", 0, self._logged, threaded=True, request_handler=_Quiet)
@@ -113,7 +115,7 @@ class SeededServer:
 
     def created(self) -> dict[str, str]:
         """Everything on the server that was not seeded: {id: "User name" / "Group name"}."""
-        seeded = set(self.users) | set(self.groups)
+        seeded = set(self.users) | set(self.groups) | self.initial
         found = {}
         for res in list(self.storage.resources):
             if res.id not in seeded:

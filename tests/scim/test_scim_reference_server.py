@@ -15,6 +15,8 @@ from fixtures.reference_app.app import create_app
 
 CORE_1 = "urn:scim:schemas:core:1.0"
 USER_2 = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP_2 = "urn:ietf:params:scim:schemas:core:2.0:Group"
+PATCH_2 = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 
 def app_client(info: dict[str, Any], options: dict[str, Any] | None = None) -> Any:
@@ -146,7 +148,12 @@ def test_scim_1_1_front_over_the_same_store() -> None:
 
 
 def test_every_flaw_is_a_small_documented_middleware() -> None:
-    assert set(flaws_scim.FLAWS) == set(flaws_scim.CAUGHT_BY) | set(flaws_scim.CONTROL_FLAWS)
+    assert set(flaws_scim.FLAWS) == (
+        set(flaws_scim.CAUGHT_BY) | set(flaws_scim.CONTROL_FLAWS) | set(flaws_scim.BENIGN)
+    )
+    assert set(flaws_scim.ALSO_INCONCLUSIVE) | set(flaws_scim.TARGET_LINES) <= set(
+        flaws_scim.CAUGHT_BY
+    )
     assert len(flaws_scim.FLAWS) >= 10
     for name, flaw in flaws_scim.FLAWS.items():
         assert flaw.__doc__ and flaw.__doc__.strip(), name
@@ -200,3 +207,123 @@ def test_scim_1_1_discovery_endpoints_are_read_only_and_speak_1_1() -> None:
     assert flawed.get("/scim/v1/Groups", headers=tok).status_code == 400
     assert flawed.get("/scim/v2/Groups", headers=tok).status_code == 400
     assert flawed.get("/scim/v1/Groups?startIndex=1&count=100", headers=tok).status_code == 200
+
+
+OKTA_ROLE = "urn:okta:scim:schemas:core:1.0:Role"
+OKTA_ENTITLEMENT = "urn:okta:scim:schemas:core:1.0:Entitlement"
+TOK = {"Authorization": "Bearer tok-123456"}
+BEARER = {"auth_mode": "bearer", "token": "tok-123456"}
+
+
+def test_entitlement_endpoints_page_like_scim_lists() -> None:
+    """SCIM 2.0 with entitlements: /Roles and /Entitlements in Okta's schema URNs, paged."""
+    c = app_client(BEARER)
+    for path, urn, total in (("/Roles", OKTA_ROLE, 3), ("/Entitlements", OKTA_ENTITLEMENT, 2)):
+        page = c.get(f"/scim/v2{path}?count=1&startIndex=1", headers=TOK).json
+        assert page["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:ListResponse"]
+        assert (page["totalResults"], page["startIndex"], page["itemsPerPage"]) == (total, 1, 1)
+        assert len(page["Resources"]) == 1 and page["Resources"][0]["schemas"] == [urn]
+        assert page["Resources"][0]["id"] and page["Resources"][0]["displayName"]
+    types = c.get("/scim/v2/ResourceTypes", headers=TOK).json["Resources"]
+    assert {(t["endpoint"], t["schema"]) for t in types} >= {
+        ("/Roles", OKTA_ROLE),
+        ("/Entitlements", OKTA_ENTITLEMENT),
+    }
+    # Okta governs entitlements through SCIM 2.0 only: the 1.1 front does not list them.
+    v1 = c.get("/scim/v1/ResourceTypes", headers=TOK).json
+    assert v1["totalResults"] == 2 and "Role" not in json.dumps(v1)
+    flawed = app_client(BEARER, {"flaw": "scim_entitlements_ignore_count"})
+    page = flawed.get("/scim/v2/Roles?count=1&startIndex=1", headers=TOK).json
+    assert page["itemsPerPage"] == 3 and len(page["Resources"]) == 3
+
+
+def test_accounts_of_the_servers_own_span_several_import_pages() -> None:
+    c = app_client(BEARER, {"scim_users": 150})
+    first = c.get("/scim/v2/Users?startIndex=1&count=100", headers=TOK).json
+    second = c.get("/scim/v2/Users?startIndex=101&count=100", headers=TOK).json
+    assert first["totalResults"] == 150 and len(first["Resources"]) == 100
+    assert len(second["Resources"]) == 50
+    names = {u["userName"] for u in first["Resources"] + second["Resources"]}
+    assert len(names) == 150 and not any(n.startswith("oin-test-") for n in names)
+    # The short-pages flaw holds 150 accounts too, and serves no more than 50 per page.
+    short = app_client(BEARER, {"flaw": "scim_short_pages"})
+    page = short.get("/scim/v2/Users?startIndex=1&count=100", headers=TOK).json
+    assert (page["totalResults"], page["itemsPerPage"], len(page["Resources"])) == (150, 50, 50)
+
+
+def _user(name: str, **extra: Any) -> dict[str, Any]:
+    return {"schemas": [USER_2], "userName": name, **extra}
+
+
+def test_flaws_about_okta_bodies_and_content_types() -> None:
+    c = app_client(BEARER, {"flaw": "scim_rejects_okta_password"})
+    r = post(c, "/scim/v2/Users", _user("a@example.com", password="1mz050nq"), TOK["Authorization"])
+    assert r.status_code == 400 and "password" in r.json["detail"]
+    ok = _user("b@example.com", password="a-long-enough-passphrase")
+    assert post(c, "/scim/v2/Users", ok, TOK["Authorization"]).status_code == 201
+    c = app_client(BEARER, {"flaw": "scim_rejects_read_only_groups"})
+    r = post(c, "/scim/v2/Users", _user("c@example.com", groups=[]), TOK["Authorization"])
+    assert r.status_code == 400 and r.json["scimType"] == "mutability"
+    assert (
+        post(c, "/scim/v2/Users", _user("d@example.com"), TOK["Authorization"]).status_code == 201
+    )
+    c = app_client(BEARER, {"flaw": "scim_requires_scim_json"})
+    body = _user("e@example.com")
+    r = post(c, "/scim/v2/Users", body, TOK["Authorization"], "application/json")
+    assert r.status_code == 415
+    assert post(c, "/scim/v2/Users", body, TOK["Authorization"]).status_code == 201
+    # The reference server itself reads both (Okta's SPEC test POSTs application/json).
+    plain = app_client(BEARER)
+    r = post(plain, "/scim/v2/Users", body, TOK["Authorization"], "application/json")
+    assert r.status_code == 201
+
+
+def test_flaws_about_group_patches() -> None:
+    auth = TOK["Authorization"]
+    for flaw in ("", "scim_patch_first_operation_only", "scim_rename_conflicts_with_itself"):
+        c = app_client(BEARER, {"flaw": flaw} if flaw else {})
+        u1, u2 = (post(c, "/scim/v2/Users", _user(f"{n}@example.com"), auth).json["id"]
+                  for n in ("u1", "u2"))  # fmt: skip
+        gid = post(c, "/scim/v2/Groups", {"schemas": [GROUP_2], "displayName": "G",
+                                          "members": [{"value": u1}]}, auth).json["id"]  # fmt: skip
+
+        def patch(*ops: dict[str, Any], _c: Any = c, _gid: str = gid) -> Any:
+            body = {"schemas": [PATCH_2], "Operations": list(ops)}
+            return _c.patch(f"/scim/v2/Groups/{_gid}", data=json.dumps(body), headers=TOK)
+
+        rename = patch({"op": "replace", "value": {"id": gid, "displayName": "G"}})
+        members = patch(
+            {"op": "remove", "path": f'members[value eq "{u1}"]'},
+            {"op": "add", "path": "members", "value": [{"value": u2, "display": "u2"}]},
+        )
+        back = c.get(f"/scim/v2/Groups/{gid}", headers=TOK).json
+        ids = [m["value"] for m in back.get("members") or []]
+        if flaw == "scim_rename_conflicts_with_itself":
+            assert rename.status_code == 409 and rename.json["scimType"] == "uniqueness"
+            other = patch({"op": "replace", "value": {"id": gid, "displayName": "H"}})
+            assert other.status_code in (200, 204)  # another name is fine
+        else:
+            assert rename.status_code in (200, 204)
+        assert members.status_code in (200, 204)
+        assert ids == ([] if flaw == "scim_patch_first_operation_only" else [u2]), flaw
+
+
+def test_rate_limit_and_slow_flaws(monkeypatch: pytest.MonkeyPatch) -> None:
+    import email.utils
+
+    c = app_client(BEARER, {"flaw": "scim_rate_limits"})
+    answers = [c.get("/scim/v2/Users", headers=TOK) for _ in range(3)]
+    assert [a.status_code for a in answers] == [429, 429, 200]
+    assert answers[0].headers["Retry-After"] == "1"
+    c = app_client(BEARER, {"flaw": "scim_rate_limit_retry_after_date"})
+    limited = c.get("/scim/v2/Users", headers=TOK)
+    assert limited.status_code == 429
+    assert email.utils.parsedate_to_datetime(limited.headers["Retry-After"]) is not None
+    assert c.get("/scim/v2/Users", headers=TOK).status_code == 200
+    slept: list[float] = []
+    monkeypatch.setattr(flaws_scim.time, "sleep", slept.append)
+    c = app_client(BEARER, {"flaw": "scim_slow_connection_test"})
+    assert c.get("/scim/v2/Users?startIndex=1&count=100", headers=TOK).status_code == 200
+    assert slept == []
+    assert c.get("/scim/v2/Users?startIndex=1&count=2", headers=TOK).status_code == 200
+    assert slept == [flaws_scim.SlowConnectionTest.DELAY]

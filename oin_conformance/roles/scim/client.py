@@ -5,9 +5,9 @@ lifted to their 2.0 form first)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
 from urllib.parse import quote
 
 import requests
@@ -24,22 +24,27 @@ from scim2_models import (
     ScimProvider,
     User,
 )
+from urllib3.util import SKIP_HEADER
 
 from oin_conformance.roles.browser import BrowserError, recorded_exchange, watched_session
 from oin_conformance.roles.scim.auth import Auth
 from oin_conformance.roles.scim.common import (
     BODY_CONTENT_TYPE,
+    CONNECTION_TEST,
     CORE_1,
     ENTERPRISE_1,
     ENTERPRISE_URN,
     ERROR_URN,
     GROUP_URN,
     HEADERS,
+    IMPORT_PAGE_SIZE,
     LIST_URN,
     MAX_BODY,
+    SPEC_HEADERS,
     USER_URN,
     Expect,
     Kind,
+    Profile,
     ScimClientError,
 )
 from oin_conformance.roles.scim.ledger import Ledger, LedgerEntry
@@ -47,15 +52,19 @@ from oin_conformance.roles.scim.okta_requests import (
     active_patch_body,
     add_members_body,
     create_group_body,
+    membership_patch_body,
     profile_update_body,
     remove_members_body,
     rename_group_body,
 )
+from oin_conformance.roles.scim.pacing import (
+    Outcome,
+    RateLimitEvent,
+    RateLimitPolicy,
+    Timing,
+    Traffic,
+)
 from oin_conformance.transcript import JsonTooDeep, Transcript, header, load_json
-
-if TYPE_CHECKING:
-    pass
-
 
 # --- results -----------------------------------------------------------------------------------
 
@@ -76,10 +85,24 @@ class ScimResult:
     problem: str = ""
     #: Network error instead of a response.
     error: str = ""
+    #: The 429 answers on the way to this one (Okta's waits and retries), oldest first.
+    rate_limits: list[RateLimitEvent] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def stopped_by_rate_limit(self) -> str:
+        """Why a 429 is the final answer ("okta_gave_up", "deadline"), or ""."""
+        if self.status == 429 and self.rate_limits:
+            return self.rate_limits[-1].outcome
+        return ""
+
+    def total(self) -> Any:
+        """``totalResults`` of a list response (Okta also reads ``totalresults``)."""
+        obj = self.json_object
+        return obj.get("totalResults", obj.get("totalresults"))
 
     def header(self, name: str) -> str:
         return header(self.headers, name) or ""
@@ -222,6 +245,8 @@ class ScimClient:
         ledger: Ledger | None = None,
         check: str = "",
         session: requests.Session | None = None,
+        pacing: RateLimitPolicy | None = None,
+        traffic: Traffic | None = None,
     ) -> None:
         if version not in HEADERS:
             raise ValueError(f"SCIM version must be 2.0 or 1.1, not {version!r}")
@@ -237,6 +262,10 @@ class ScimClient:
         self.session = watched_session(session)
         self.session.trust_env = False
         self.session.headers.clear()
+        #: Okta's 429 handling (the harness's deadline included); waits are injectable.
+        self.pacing = pacing or RateLimitPolicy()
+        #: Where each exchange's time and each 429 is counted (shared by a run's clients).
+        self.traffic = traffic if traffic is not None else Traffic()
 
     def close(self) -> None:
         self.session.close()
@@ -262,45 +291,62 @@ class ScimClient:
         authorization: str | None = None,
         note: str = "",
         validate: bool = True,
+        profile: Profile = "engine",
     ) -> ScimResult:
         """One request exactly as Okta builds it; ``authorization`` overrides the credentials
         ("" sends none). ``raw_body`` sends a body that is not JSON (Okta's SPEC test POSTs
         ``test`` to the discovery endpoints). ``validate=False`` skips scim2-client's response
-        checks (the harness's own cleanup reads, which only need the status and the JSON)."""
+        checks (the harness's own cleanup reads, which only need the status and the JSON).
+        ``profile="spec"`` sends the headers of Okta's SPEC test instead of the provisioning
+        engine's. A 429 is waited out and retried as Okta does (:mod:`.pacing`)."""
         url = self.base_url + path
         if query:
             url += "?" + "&".join(f"{k}={quote(v, safe='')}" for k, v in query)
-        headers = dict(HEADERS[self.version])
         data: bytes | None = None
         if body is not None or raw_body is not None:
-            headers["Content-Type"] = BODY_CONTENT_TYPE[self.version]
             data = json.dumps(body).encode() if body is not None else str(raw_body).encode()
-        if authorization is None:
-            try:
-                headers["Authorization"] = self.auth.header(
-                    self.session, self.transcript, self.timeout
-                )
-                self._hide(self.auth.secrets())
-            except ScimClientError as exc:
-                return ScimResult(method, url, None, {}, "", error=str(exc))
-        elif authorization:
-            headers["Authorization"] = authorization
-        prepared = self.session.prepare_request(
-            requests.Request(method, url, data=data, headers=headers)
-        )
-        try:
-            # recorded as it went on the wire (requests adds Host, Content-Length, Connection)
-            resp, text = recorded_exchange(
-                self.session,
-                prepared,
-                self.transcript,
-                url=url,
-                timeout=self.timeout,
-                max_body=MAX_BODY,
-                note=note,
+        events: list[RateLimitEvent] = []
+        started = self.pacing.clock()
+        attempt = 1
+        while True:
+            headers = self._headers(method, profile, data is not None)
+            first = len(self.transcript.exchanges)
+            if authorization is None:
+                try:
+                    headers["Authorization"] = self.auth.header(
+                        self.session, self.transcript, self.timeout
+                    )
+                    self._hide(self.auth.secrets())
+                except ScimClientError as exc:
+                    self._observe(first)
+                    return ScimResult(method, url, None, {}, "", error=str(exc), rate_limits=events)
+            elif authorization:
+                headers["Authorization"] = authorization
+            prepared = self.session.prepare_request(
+                requests.Request(method, url, data=data, headers=headers)
             )
-        except BrowserError as exc:
-            return ScimResult(method, url, None, {}, "", error=exc.reason)
+            try:
+                # recorded as it went on the wire (requests adds Host, Content-Length, Connection)
+                resp, text = recorded_exchange(
+                    self.session,
+                    prepared,
+                    self.transcript,
+                    url=url,
+                    timeout=self.timeout,
+                    max_body=MAX_BODY,
+                    note=note if attempt == 1 else f"{note} (attempt {attempt})".strip(),
+                )
+            except BrowserError as exc:
+                return ScimResult(method, url, None, {}, "", error=exc.reason, rate_limits=events)
+            finally:
+                self._observe(first)
+            if resp.status_code != 429:
+                break
+            event = self._rate_limited(method, resp, attempt, started)
+            events.append(event)
+            if event.outcome != "retried":
+                break
+            attempt += 1
         resp_headers = dict(resp.headers)
         parsed: Any = None
         problem = ""
@@ -316,7 +362,60 @@ class ScimClient:
             model, problem = check_payload(
                 parsed, resp.status_code, resp_headers, expect, method, self.version
             )
-        return ScimResult(method, url, resp.status_code, resp_headers, text, parsed, model, problem)
+        return ScimResult(
+            method, url, resp.status_code, resp_headers, text, parsed, model, problem,
+            rate_limits=events,
+        )  # fmt: skip
+
+    def _headers(self, method: str, profile: Profile, has_body: bool) -> dict[str, str]:
+        """The headers Okta's engine (or its SPEC test) puts on this request."""
+        if profile == "spec":
+            spec = SPEC_HEADERS[(self.version, "GET" if method == "GET" else "POST")]
+            # None: the header is not sent at all (urllib3 would add its own User-Agent)
+            return {k: v if v is not None else SKIP_HEADER for k, v in spec.items()}
+        headers = dict(HEADERS[self.version])
+        if has_body:
+            headers["Content-Type"] = BODY_CONTENT_TYPE[self.version]
+        return headers
+
+    def _observe(self, first: int) -> None:
+        """Count the exchanges recorded since index ``first`` (a header that was not sent
+        leaves the transcript too)."""
+        for i in range(first, len(self.transcript.exchanges)):
+            ex = self.transcript.exchanges[i]
+            if SKIP_HEADER in ex.request_headers.values():
+                kept = {k: v for k, v in ex.request_headers.items() if v != SKIP_HEADER}
+                ex = self.transcript.exchanges[i] = replace(ex, request_headers=kept)
+            self.traffic.add_timing(
+                Timing(self.check, ex.method, ex.url, ex.status, ex.elapsed_ms, ex.error)
+            )
+
+    def _rate_limited(
+        self, method: str, resp: requests.Response, attempt: int, started: float
+    ) -> RateLimitEvent:
+        """A 429: wait as Okta does and say so, or say why not (Okta's last attempt, or a
+        wait beyond the harness's deadline for one request)."""
+        policy = self.pacing
+        retry_after = header(dict(resp.headers), "Retry-After") or ""
+        wait = policy.okta_wait(retry_after, attempt - 1)
+        shown = self.transcript.exchanges[-1].url if self.transcript.exchanges else ""
+        outcome: Outcome = "retried"
+        if attempt >= policy.max_attempts:
+            outcome = "okta_gave_up"
+        elif policy.clock() + wait > started + policy.budget:
+            outcome = "deadline"
+        waited = wait if outcome == "retried" else 0.0
+        event = RateLimitEvent(
+            self.check, method, shown, attempt, retry_after[:100], wait, waited, outcome
+        )
+        self.traffic.add_rate_limit(event)
+        text = event.describe()
+        if outcome == "deadline":
+            text += f" (the harness spends at most {policy.budget:g} s on one request)"
+        self.transcript.note(text)
+        if outcome == "retried":
+            policy.sleep(wait)
+        return event
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -343,6 +442,41 @@ class ScimClient:
 
     def get_group(self, group_id: str, **kw: Any) -> ScimResult:
         return self.send("GET", f"/Groups/{quote(group_id, safe='')}", expect="group", **kw)
+
+    def connection_test(self) -> tuple[ScimResult, ScimResult]:
+        """Okta's "Test API Credentials": ``GET /Users?startIndex=1&count=2``, then
+        ``GET /Groups?startIndex=1&count=100`` (reference §1.3 step 1; the parameters never
+        change)."""
+        (_, u_start, u_count), (_, g_start, g_count) = CONNECTION_TEST
+        users = self.list_users(u_start, u_count, note="Okta's connection test: users")
+        groups = self.list_groups(g_start, g_count, note="Okta's connection test: groups")
+        return users, groups
+
+    def import_pages(self, kind: Kind = "User", max_pages: int = 200) -> Iterator[ScimResult]:
+        """Okta's import, one page at a time: ``startIndex=1&count=100``, then
+        ``startIndex=101``, ``201``, … — startIndex grows by 100 whatever the page held —
+        while ``totalResults`` says more remain (reference §1.3 step 2). Stops after a page
+        that is not a 200 with an integer ``totalResults``, or after ``max_pages``; the
+        caller may stop earlier (a generator)."""
+        lister = self.list_users if kind == "User" else self.list_groups
+        start = 1
+        for _ in range(max_pages):
+            page = lister(start, IMPORT_PAGE_SIZE, note=f"Okta's import: {kind}s from {start}")
+            yield page
+            total = page.total()
+            if not page.ok or not isinstance(total, int) or isinstance(total, bool):
+                return
+            if start + IMPORT_PAGE_SIZE > total:
+                return
+            start += IMPORT_PAGE_SIZE
+
+    def entitlements_page(self, endpoint: str, **kw: Any) -> ScimResult:
+        """Okta's Entitlements test: ``GET {endpoint}?count=1&startIndex=1`` (``count``
+        first, as Okta's test sends it; reference §2.4). Entitlement resources have the
+        app's own schema, so the response is graded as JSON, not against scim2-models."""
+        query = [("count", "1"), ("startIndex", "1")]
+        note = kw.pop("note", f"Okta's Entitlements test: {endpoint}")
+        return self.send("GET", endpoint, query=query, note=note, validate=False, **kw)
 
     # -- writes (each guarded by the ledger) ---------------------------------------------
 
@@ -425,7 +559,9 @@ class ScimClient:
             note="Group Push: remove members",
         )
 
-    def rename_group(self, group_id: str, display_name: str) -> ScimResult:
+    def rename_group(
+        self, group_id: str, display_name: str, note: str = "Group Push: rename"
+    ) -> ScimResult:
         entry = self._owned("Group", group_id)
         if entry is not None and self.ledger is not None:
             self.ledger.add_name(entry, display_name)
@@ -435,8 +571,35 @@ class ScimClient:
             path,
             body=rename_group_body(group_id, display_name, self.version),
             expect="group",
-            note="Group Push: rename",
+            note=note,
         )
+
+    def update_membership(
+        self,
+        group_id: str,
+        display_name: str,
+        add: list[tuple[str, str]],
+        remove: list[str],
+    ) -> tuple[ScimResult, ScimResult]:
+        """Okta's Group Push of a membership change: the rename PATCH Okta sends with every
+        membership update (the group's current name, with its id), then one PATCH carrying
+        every change — removals first, then the additions (reference §1.3 step 10; the order
+        of the two PATCHes is our reading, Okta's pages do not give it)."""
+        self._owned("Group", group_id)
+        for mid in [m for m, _ in add] + remove:
+            self._owned("User", mid)
+        rename = self.rename_group(
+            group_id, display_name, note="Group Push: the rename PATCH of a membership update"
+        )
+        path = f"/Groups/{quote(group_id, safe='')}"
+        members = self.send(
+            "PATCH",
+            path,
+            body=membership_patch_body(add, remove, self.version),
+            expect="group",
+            note="Group Push: every membership change in one PATCH",
+        )
+        return rename, members
 
     def delete_group(self, group_id: str, **kw: Any) -> ScimResult:
         self._owned("Group", group_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from scim2_models import (
     Group,
@@ -23,10 +23,6 @@ from oin_conformance.roles.scim.common import (
     USER_URN,
     Kind,
 )
-
-if TYPE_CHECKING:
-    pass
-
 
 # --- what Okta sends: bodies -----------------------------------------------------------------
 
@@ -61,6 +57,18 @@ def create_user_body(person: Person, version: str = "2.0") -> dict[str, Any]:
         "password": person.password,
         "active": True,
     }
+
+
+#: The fields of the SPEC test's create body, in its order (reference §2.1 step 6).
+SPEC_CREATE_FIELDS = ("schemas", "userName", "name", "emails", "displayName", "active")
+
+
+def spec_create_user_body(person: Person, version: str = "2.0") -> dict[str, Any]:
+    """The ``POST /Users`` body of Okta's SCIM SPEC test (2.0 step 6, 1.1 step 12): no
+    ``password``, ``locale``, ``externalId`` or ``groups``, unlike the provisioning engine's
+    (reference §2.1)."""
+    engine = create_user_body(person, version)
+    return {key: engine[key] for key in SPEC_CREATE_FIELDS}
 
 
 def profile_update_body(
@@ -119,6 +127,26 @@ def remove_members_body(member_ids: list[str], version: str = "2.0") -> dict[str
             "members": [{"value": mid, "operation": "delete"} for mid in member_ids],
         }
     ops = [{"op": "remove", "path": f'members[value eq "{mid}"]'} for mid in member_ids]
+    return {"schemas": [PATCH_URN], "Operations": ops}
+
+
+def membership_patch_body(
+    add: list[tuple[str, str]], remove: list[str], version: str = "2.0"
+) -> dict[str, Any]:
+    """Okta's Group Push membership update: every change in one PATCH, in Okta's order —
+    one ``remove`` per member leaving, then one ``add`` of the members joining (2.0); SCIM
+    1.1: one ``members`` list, leavers marked ``"operation": "delete"`` (reference §1.3
+    step 10, §1.6)."""
+    if version == "1.1":
+        members = [{"value": mid, "operation": "delete"} for mid in remove]
+        members += [{"value": mid} for mid, _ in add]
+        return {"schemas": [CORE_1], "members": members}
+    ops: list[dict[str, Any]] = [
+        {"op": "remove", "path": f'members[value eq "{mid}"]'} for mid in remove
+    ]
+    if add:
+        value = [{"value": mid, "display": display} for mid, display in add]
+        ops.append({"op": "add", "path": "members", "value": value})
     return {"schemas": [PATCH_URN], "Operations": ops}
 
 
