@@ -11,6 +11,7 @@ xdist's report shipping) ever holds a secret. Two rules apply together:
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import re
 import time
@@ -195,6 +196,9 @@ class Exchange:
     error: str = ""
     note: str = ""
     decoded: dict[str, str] = field(default_factory=dict)
+    #: When the request started (wall clock, ISO 8601 with milliseconds, UTC); "" when
+    #: whoever made the exchange did not record it.
+    started_at: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -237,7 +241,11 @@ class Transcript:
         error: str = "",
         note: str = "",
         decoded: Mapping[str, str] | None = None,
+        started_at: str = "",
     ) -> Exchange:
+        """``started`` is ``time.perf_counter()`` when the request started; ``started_at``
+        its wall-clock time when it was recorded elsewhere first (else it is derived from
+        ``started``)."""
         r = self.redactor
         req_ct = _content_type(request_headers)
         resp_ct = _content_type(response_headers)
@@ -253,6 +261,7 @@ class Transcript:
             error=r.text(error),
             note=r.text(note),
             decoded={k: _clip_body(r.text(v)) for k, v in (decoded or {}).items()},
+            started_at=started_at or wall_clock(started),
         )
         self.exchanges.append(exchange)
         return exchange
@@ -277,6 +286,13 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
     """The value of header ``name`` (case-insensitive), or None: the one header lookup."""
     wanted = name.lower()
     return next((v for k, v in headers.items() if k.lower() == wanted), None)
+
+
+def wall_clock(started: float) -> str:
+    """The wall-clock time (ISO 8601, UTC, milliseconds) of ``started``, a
+    ``time.perf_counter()`` reading taken earlier in this process."""
+    when = time.time() - (time.perf_counter() - started)
+    return dt.datetime.fromtimestamp(when, dt.UTC).isoformat(timespec="milliseconds")
 
 
 def _content_type(headers: Mapping[str, str]) -> str:

@@ -30,6 +30,16 @@ POSITIVE_FLOWS: dict[str, tuple[str, ...]] = {
     "saml": ("saml.signs_in_with_idp_initiated_sso", "saml.signs_in_with_sp_initiated_sso"),
     "oidc": ("oidc.sp_initiated_sign_in",),
     "scim": ("scim.answers_okta_connection_test",),
+    # A logout observed: a session ended (per sign-in protocol and subject format), or,
+    # for partial support, a refresh token revoked.
+    "universal_logout": (
+        *(
+            f"universal_logout.ends_user_sessions[{via}-{fmt}]"
+            for via in ("oidc", "saml")
+            for fmt in ("email", "iss_sub")
+        ),
+        "universal_logout.revokes_refresh_tokens",
+    ),
 }
 
 

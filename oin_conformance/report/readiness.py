@@ -26,7 +26,8 @@ from typing import Any, Protocol
 import pytest
 
 from oin_conformance import __version__
-from oin_conformance.report.html import check_html, summary_html
+from oin_conformance.report import har, history, submission_tester
+from oin_conformance.report.html import anchor, last_line, summary_html
 from oin_conformance.report.model import (
     CheckResult,
     app_verdict,
@@ -35,7 +36,7 @@ from oin_conformance.report.model import (
     sort_key,
 )
 from oin_conformance.target import Target
-from oin_conformance.transcript import Exchange
+from oin_conformance.transcript import Exchange, Redactor
 
 
 class RunSource(Protocol):
@@ -51,9 +52,18 @@ class RunSource(Protocol):
     deselected: set[str]
     #: The command line named paths or node ids that leave some suites out.
     narrowed: bool
+    #: --oin-report (history/ lives here; report_dir is it or its partial/ subfolder).
+    report_root: Path
+    #: What narrowed the run's checks, and the readiness.json of --oin-compare.
+    selection: history.Selection
+    compare_with: Path | None
 
     def shipped_check_ids(self) -> tuple[list[str], str]:
         """Every shipped check id, or ([], why it could not be read)."""
+        ...
+
+    def requirement_catalogue(self) -> dict[str, list[dict[str, str]]]:
+        """Every OIN requirement of the catalogue (id, title, url), by protocol."""
         ...
 
 
@@ -108,6 +118,12 @@ class ReadinessReport:
         self.problems: list[str] = []
         #: Collection order (after every reordering), so the report lists checks as they run.
         self.order: dict[str, int] = {}
+        #: Output pytest captured per check (already redacted by the runtime), shown in the
+        #: check's HTML details instead of pytest-html's log.
+        self.captured: dict[str, list[tuple[str, str]]] = {}
+        #: The Submission Tester rehearsal's record and where it was written (if any ran).
+        self.tester_record: dict[str, Any] | None = None
+        self.tester_path: Path | None = None
 
     # -- collecting ----------------------------------------------------------------------
 
@@ -182,6 +198,9 @@ class ReadinessReport:
         if report.skipped and isinstance(report.longrepr, tuple):
             result.skip_reason = str(report.longrepr[2]).removeprefix("Skipped: ")
         result.update(report.when, report.outcome, report.duration, info)
+        for title, content in report.sections:
+            if report.when in title and content.strip():
+                self.captured.setdefault(report.nodeid, []).append((title, content))
 
     def rerun_command(self, check_id: str) -> str:
         target = self.runtime.target.path
@@ -228,10 +247,11 @@ class ReadinessReport:
                     ],
                     "notes": meta.get("notes", []),
                     "duration_s": round(r.duration, 3),
+                    "submission_tester": meta.get("submission_tester"),
                 }
             )
         not_run = [i for v in verdicts.values() for i in v["not_run"]]
-        return {
+        payload = {
             "schema_version": SCHEMA_VERSION,
             "harness_version": __version__,
             "app_name": target.app.name,
@@ -251,8 +271,11 @@ class ReadinessReport:
             "inconclusive": [r.id for r in results if r.blocking_inconclusive],
             "advisories": [r.id for r in results if r.advisory_finding],
             "not_run": not_run,
+            "selection": self.runtime.selection.as_dict(),
             "checks": checks,
         }
+        payload["summary_line"] = summary_line(payload)
+        return payload
 
     # -- outputs -------------------------------------------------------------------------
 
@@ -262,36 +285,102 @@ class ReadinessReport:
             return
         self._payload = payload = self.payload()
         self.runtime.report_dir.mkdir(parents=True, exist_ok=True)
+        self.add_evidence(payload)
         write_json(self.runtime.report_dir / "readiness.json", payload)
+        history.save(self.runtime.report_root, payload)
         blocked = payload["blocking_failures"] or payload["inconclusive"]
         if blocked and session.exitstatus == pytest.ExitCode.OK:
             # Only ever raised: what failed outside the suites keeps its own status.
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
+    def add_evidence(self, payload: dict[str, Any]) -> None:
+        """Write the HAR file (and link each check to its entries), compare with the last
+        comparable run, and write the Submission Tester rehearsal's record."""
+        run = self.runtime
+        doc, links = har.build(payload["checks"], started=payload["started"])
+        har.write(run.report_dir / har.RUN_HAR, doc)
+        for check in payload["checks"]:
+            check["har"] = har.link(har.RUN_HAR, links, check["id"])
+        payload["changes"] = history.changes(
+            payload, run.report_root, run.selection, run.compare_with
+        )
+        tester_checks = submission_tester.checks_in(payload)
+        if not tester_checks:
+            return
+        collection = self.collection()
+        applies = {p for p, on in run.target.protocols.items() if on}
+        is_complete = collection is not None and submission_tester.complete(
+            collection[0].values(),
+            {c["id"]: c["outcome"] for c in payload["checks"]},
+            applies,
+            run.narrowed,
+        )
+        folder = run.report_root if is_complete else run.report_root / history.PARTIAL_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        tester_har, tester_links = har.build(tester_checks, started=payload["started"])
+        record = submission_tester.build(payload, is_complete=is_complete, har_links=tester_links)
+        har.write(folder / submission_tester.RECORD_HAR, tester_har)
+        write_json(folder / submission_tester.RECORD, record)
+        self.tester_record, self.tester_path = record, folder / submission_tester.RECORD
+        payload["submission_tester"] = {
+            "file": history.relative(self.tester_path, run.report_root),
+            "complete": record["complete"],
+            "passed": record["passed"],
+            "valid_until": record["valid_until"],
+        }
+
+    def evidence_lines(self) -> list[tuple[str, dict[str, bool]]]:
+        """The terminal's lines on changes, the rehearsal and the evidence files."""
+        payload = self._payload or {}
+        lines = history.terminal_lines(payload["changes"]) if "changes" in payload else []
+        if self.tester_record is not None and self.tester_path is not None:
+            lines += submission_tester.terminal_lines(self.tester_record, str(self.tester_path))
+        run = self.runtime
+        if run.report_dir != run.report_root:
+            lines.append(
+                (
+                    f"partial run: its reports are in {run.report_dir}; the last full run's "
+                    f"report in {run.report_root} is kept",
+                    {"yellow": True},
+                )
+            )
+        lines.append(
+            (
+                f"evidence: {run.report_dir / har.RUN_HAR} (HAR 1.2, one page per check); "
+                f"history: {run.report_root / history.HISTORY_DIR}",
+                {},
+            )
+        )
+        return lines
+
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """The OIN summary: verdict, protocols, then blocking failures, checks that could not
+        judge the app and advisories, each apart; the one-line summary last. Colours go
+        through pytest's terminal writer, so ``--color`` and ``NO_COLOR`` decide."""
         payload = self._payload
         if payload is None:
             return
         tr = terminalreporter
         tr.section("OIN readiness")
         verdict = payload["verdict"]
-        tr.line(
-            f"{payload['app_name']}: {VERDICT_TEXT[verdict]}",
-            bold=True,
-            red=verdict == "not_ready",
-            green=verdict == "ready",
-            yellow=verdict in ("incomplete", "not_run"),
-        )
+        verdict_markup = VERDICT_MARKUP[verdict]
+        tr.line(f"{payload['app_name']}: {VERDICT_TEXT[verdict]}", bold=True, **verdict_markup)
         for name, v in payload["protocols"].items():
+            status = v["status"]
+            tr.write(f"{name:<11} ")
+            tr.write(f"{status.replace('_', ' '):<15}", **STATUS_MARKUP[status])
             tr.line(
-                f"{name:<11} {v['status'].replace('_', ' '):<15} "
-                f"{v['passed']} passed, {len(v['blocking_failures'])} blocking, "
+                f" {v['passed']} passed, {len(v['blocking_failures'])} blocking, "
                 f"{len(v['inconclusive'])} inconclusive, {len(v['advisories'])} advisory, "
                 f"{v['skipped']} skipped, {len(v['not_run'])} not run"
             )
         checks = {c["id"]: c for c in payload["checks"]}
         for cid in payload["blocking_failures"]:
-            tr.line(f"BLOCKING  {cid}", red=True)
+            failure = checks[cid].get("failure") or {}
+            title = failure.get("title") or last_line(checks[cid].get("message", ""))
+            tr.line(f"BLOCKING  {cid}: {title}", red=True, bold=True)
+            if failure.get("fix"):
+                tr.line(f"          Fix: {failure['fix']}")
         # Inconclusive checks, grouped by what stopped them (one cause often stops many).
         groups: dict[tuple[str, str], list[str]] = {}
         for check in payload["checks"]:
@@ -312,7 +401,9 @@ class ReadinessReport:
                 tr.line(f"              Fix: {fix}")
         for cid in payload["advisories"]:
             if checks[cid]["outcome"] != "inconclusive":
-                tr.line(f"advisory  {cid} (does not fail the run)", yellow=True)
+                failure = checks[cid].get("failure") or {}
+                title = failure.get("title") or last_line(checks[cid].get("message", ""))
+                tr.line(f"advisory  {cid} (does not fail the run): {title}", cyan=True)
         missing = payload["not_run"]
         if missing:
             shown = ", ".join(missing[:NOT_RUN_SHOWN])
@@ -328,8 +419,12 @@ class ReadinessReport:
             )
         for problem in self.problems:
             tr.line(f"oin-conformance: {problem}", red=True)
+        for text, markup in self.evidence_lines():
+            tr.line(text, **markup)
         report_dir = self.runtime.report_dir
         tr.line(f"reports: {report_dir / 'readiness.html'}, readiness.json, junit.xml")
+        # One line for CI logs (grep '^OIN readiness:'), also in readiness.json.
+        tr.line(payload["summary_line"], bold=True, **verdict_markup)
 
     # -- pytest-html ---------------------------------------------------------------------
 
@@ -341,7 +436,27 @@ class ReadinessReport:
     def pytest_html_results_summary(
         self, prefix: list[str], summary: list[str], postfix: list[str], session: Any
     ) -> None:
-        prefix.append(summary_html(self._payload or self.payload()))
+        payload = self._payload or self.payload()
+        # What changed since the last run and the Submission Tester rehearsal belong on the
+        # first screen, after the findings and before the requirement matrix.
+        extra = []
+        if "changes" in payload:
+            extra.append(history.changes_html(payload["changes"]))
+        if self.tester_record is not None:
+            extra.append(submission_tester.summary_html(self.tester_record))
+        captured = {
+            self.results[nodeid].id: sections
+            for nodeid, sections in self.captured.items()
+            if nodeid in self.results
+        }
+        shown = dict(
+            payload,
+            checks=[dict(c, captured=captured.get(c["id"], [])) for c in payload["checks"]],
+        )
+        redact = Redactor(self.runtime.target.secrets()).text
+        prefix.append(
+            summary_html(shown, self.runtime.requirement_catalogue(), redact, extra=extra)
+        )
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_table_header(self, cells: list[str]) -> None:
@@ -356,7 +471,7 @@ class ReadinessReport:
         if label and cells:
             cells[0] = relabel_result_cell(cells[0], *label)
         if info.get("id") and len(cells) > 1:
-            cells[1] = f'<td class="col-testId">{escape(str(info["id"]))}</td>'
+            cells[1] = linked_id_cell(str(info["id"]))
         cells.insert(2, f'<td class="col-severity">{escape(str(info.get("severity", "")))}</td>')
         url = escape(str(info.get("requirement_url", "")))
         req = escape(str(info.get("requirement", "")))
@@ -364,25 +479,66 @@ class ReadinessReport:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_table_html(self, report: Any, data: list[str]) -> None:
-        info = getattr(report, "oin", None)
-        if not isinstance(info, dict):
-            return
-        # The rerun command was made when the report was collected (pytest_runtest_logreport).
-        check = dict(info, rerun=self.results[report.nodeid].meta["rerun"])
-        if report.skipped and isinstance(report.longrepr, tuple):
-            # pytest-html would print the raw (path, line, reason) tuple.
-            reason = str(report.longrepr[2]).removeprefix("Skipped: ")
-            data[:] = [check_html(check), f"<p>Skipped: {escape(reason)}</p>"]
-            return
-        if report.when != "call" and not report.failed:
-            return
-        data.insert(0, check_html(check))
+        # A check's details (failure, re-run command, conversation, captured output) live in
+        # the requirement matrix, which its row links to. pytest-html's log would repeat
+        # pytest's longrepr, say "No log output captured.", and draw every line that starts
+        # with "E" in red (its log formatter takes such lines for error lines): a check's
+        # row carries no log at all.
+        if isinstance(getattr(report, "oin", None), dict):
+            data[:] = []
+
+
+def linked_id_cell(check_id: str) -> str:
+    """pytest-html's Test cell: the check id, a link to its entry in the requirement matrix.
+
+    pytest-html reads the sortable value (and the row's element id) with
+    ``<td.*?>(.*?)</td>``; the plain id is written first, in an attribute, where that
+    expression finds it.
+    """
+    cid = escape(check_id)
+    return (
+        f'<td class="col-testId" data-id="<td>{cid}</td>">'
+        f'<a href="#{escape(anchor(check_id))}">{cid}</a></td>'
+    )
+
+
+VERDICT_MARKUP: dict[str, dict[str, bool]] = {
+    "ready": {"green": True},
+    "not_ready": {"red": True},
+    "incomplete": {"yellow": True},
+    "not_run": {"yellow": True},
+}
+STATUS_MARKUP: dict[str, dict[str, bool]] = {**VERDICT_MARKUP, "not_configured": {}}
+
+
+def summary_line(payload: dict[str, Any]) -> str:
+    """The run in one line, for CI logs: verdict, what blocks, counts, protocols (the same for
+    a serial and a parallel run; the terminal's line above it names the report files)."""
+    counts: dict[str, int] = {}
+    for check in payload["checks"]:
+        key = check["outcome"]
+        if key == "failed" and check["severity"] == "advisory":
+            key = "advisory"
+        counts[key] = counts.get(key, 0) + 1
+    order = ("passed", "failed", "error", "inconclusive", "advisory", "skipped", "not_run")
+    spelled = ", ".join(f"{counts[k]} {k.replace('_', ' ')}" for k in order if counts.get(k))
+    protocols = ", ".join(
+        f"{name} {v['status'].replace('_', ' ')}"
+        for name, v in payload["protocols"].items()
+        if v["status"] != "not_configured"
+    )
+    return (
+        f"OIN readiness: {payload['verdict'].replace('_', ' ').upper()} · {payload['app_name']} · "
+        f"{len(payload['blocking_failures'])} blocking, {len(payload['inconclusive'])} "
+        f"inconclusive, {len(payload['advisories'])} advisory, {len(payload['not_run'])} not run"
+        f" · {len(payload['checks'])} checks: {spelled or 'none'} · {protocols}"
+    )
 
 
 #: The label and colour of a pytest-html row whose OIN outcome pytest has no word for.
 ROW_LABEL = {
-    "inconclusive": ("Inconclusive", "#9a6700"),
-    "advisory": ("Advisory", "#9a6700"),
+    "inconclusive": ("Inconclusive", "#7d4e00"),
+    "advisory": ("Advisory", "#7d4e00"),
 }
 
 
