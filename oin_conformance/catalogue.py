@@ -49,6 +49,8 @@ base_url = "/scim/v2"
 [scim.auth]
 mode = "bearer"
 token = "catalogue-not-a-secret"
+[universal_logout]
+endpoint = "/oauth/global-token-revocation"
 [submission]
 name = "catalogue"
 """

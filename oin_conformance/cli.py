@@ -3,6 +3,8 @@
 * ``init [PATH]`` writes a commented target template;
 * ``idp-metadata --target FILE`` prints the IdP metadata XML to configure the app with;
 * ``op-info --target FILE`` prints the OIDC issuer, client and redirect URIs to register;
+* ``ul-info --target FILE`` prints what Okta's Universal Logout requests carry (issuer,
+  app id, keys, audience) for the app's endpoint to accept;
 * ``checks [--target FILE] [--json]`` lists every check id with its severity and
   requirement (with a target: the checks that apply to it), for ``--oin-check``.
 """
@@ -89,6 +91,8 @@ contains = "{username}"                      # {username} {email} {first_name} {
 # features = ["create", "update", "deactivate", "reactivate", "import_users", "group_push"]
 # unique_attribute = "userName"              # the attribute users are matched on
 # prefix = "oin-test-"                       # names of everything the harness creates
+# entitlements = ["/Roles"]                  # SCIM 2.0 with entitlements: endpoints to test
+# latency_limit = 60                         # seconds a request may take (Okta's limit: 60)
 # [scim.auth]                                # how Okta authenticates to your SCIM API
 # mode = "bearer"                            # header | bearer | basic | oauth2
 # token = "${SCIM_TOKEN}"                    # header and bearer
@@ -97,6 +101,18 @@ contains = "{username}"                      # {username} {email} {first_name} {
 ## token_url = "https://app.example.com/oauth/token"   # oauth2: instead of token
 ## client_id = "okta-scim"                   # oauth2
 ## client_secret = "${SCIM_CLIENT_SECRET}"   # oauth2
+
+# [universal_logout]                         # Okta's Universal Logout (Global Token Revocation)
+# endpoint = "/oauth/global-token-revocation"   # your GTR endpoint (at most 1024 characters)
+# subject_formats = ["email"]                # email | iss_sub: how Okta names the user
+# partial_support = false                    # true: you revoke only refresh tokens
+# user_id = "{username}"                     # iss_sub: the test user's id in your app
+# [universal_logout.refresh_token]           # how the harness sees a refresh token revoked
+# issue_url = "/api/refresh-token"           # gives the signed-in user a refresh token (JSON)
+# json_pointer = "/refresh_token"            # where it is in that JSON
+# token_url = "/oauth/token"                 # redeems it: grant_type=refresh_token
+# client_id = "my-client"                    # sent with the refresh request
+# client_secret = "${REFRESH_CLIENT_SECRET}" # if given: HTTP Basic with client_id
 
 # [submission]                               # the OIN submission material (Okta's API names)
 # name = "My App"                            # the app's name in the OIN catalog
@@ -161,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, text in (
         ("idp-metadata", "print the IdP metadata XML your app must trust"),
         ("op-info", "print the OIDC issuer and client settings your app must use"),
+        ("ul-info", "print what Okta's Universal Logout requests carry (issuer, app id, keys)"),
     ):
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("--target", required=True, help="the target TOML file")
@@ -188,11 +205,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {path}; edit it, then run: pytest --oin-target={path}")
         return 0
     target = _load(args.target, secrets_needed=False)
-    section = "saml" if args.command == "idp-metadata" else "oidc"
+    section = {"idp-metadata": "saml", "op-info": "oidc", "ul-info": "universal_logout"}[
+        args.command
+    ]
     if getattr(target, section) is None:
         print(
             f"ERROR: --target {target.path} has no [{section}] section; add one to test "
-            f"{section.upper()} ({args.command} prints what to configure for it)",
+            f"{section.upper().replace('_', ' ')} ({args.command} prints what to configure "
+            "for it)",
             file=sys.stderr,
         )
         return 4
@@ -201,6 +221,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "idp-metadata":
             func = _role("oin_conformance.roles.saml", "idp_metadata")
+            print(func(target, StateFolder(target.state_dir())))  # type: ignore[operator]
+        elif args.command == "ul-info":
+            func = _role("oin_conformance.wiring.universal_logout", "ul_info")
             print(func(target, StateFolder(target.state_dir())))  # type: ignore[operator]
         else:
             func = _role("oin_conformance.wiring.oidc", "op_info")

@@ -6,5 +6,5 @@ use it without importing each other.
 
 from __future__ import annotations
 
-PROTOCOLS = ("general", "saml", "oidc", "scim", "submission")
+PROTOCOLS = ("general", "saml", "oidc", "scim", "universal_logout", "submission")
 SEVERITIES = ("blocking", "advisory")

@@ -63,6 +63,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "error naming the nearest ids. List them: oin-conformance checks. Every report row "
         "prints its own re-run command.",
     )
+    group.addoption(
+        "--oin-compare",
+        dest="oin_compare",
+        metavar="FILE",
+        default=None,
+        help="A readiness.json to compare this run with (new failures, fixed ones, the ones "
+        "still failing). Default: the last comparable run in the report folder's history/ "
+        "(same target file; a full run, or the same selection).",
+    )
     parser.addini("oin_target", "Target description (TOML) for oin-conformance.", default="")
 
 
@@ -72,6 +81,12 @@ def pytest_configure(config: pytest.Config) -> None:
         "oin(requirement, severity='blocking'): an OIN conformance check; requirement is an id "
         "from oin_conformance.requirements, severity is 'blocking' or 'advisory'. Example: "
         "@pytest.mark.oin(requirement='SAML-SIGNATURE', severity='blocking')",
+    )
+    config.addinivalue_line(
+        "markers",
+        "submission_tester(case): the check rehearses a test case of Okta's OIN Submission "
+        "Tester: 'idp_flow', 'sp_flow', 'jit_idp_flow' or 'jit_sp_flow'. Run them all with "
+        "-m submission_tester. Example: @pytest.mark.submission_tester('idp_flow')",
     )
     for protocol in PROTOCOLS:
         config.addinivalue_line(

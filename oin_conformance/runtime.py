@@ -22,6 +22,8 @@ from oin_conformance import __version__, catalogue
 from oin_conformance.advisories import advisories
 from oin_conformance.failures import CheckFailure, Inconclusive
 from oin_conformance.names import SEVERITIES
+from oin_conformance.report import history, submission_tester
+from oin_conformance.report.history import Selection
 from oin_conformance.requirements import requirement
 from oin_conformance.roles.browser import BrowserError
 from oin_conformance.state import StateFolder
@@ -121,7 +123,14 @@ class OinRuntime:
         self.config = config
         self.target = target
         self.suites = suites
-        self.report_dir = Path(config.getoption("oin_report")).resolve()
+        #: --oin-report (the history lives here) and where this run writes its reports:
+        #: the same folder, or its partial/ subfolder for a partial run (report/history.py).
+        self.report_root = Path(config.getoption("oin_report")).resolve()
+        self.report_dir = self.report_root
+        #: What narrowed this run's checks (set with the writers), and --oin-compare.
+        self.selection = Selection()
+        compare = config.getoption("oin_compare", None)
+        self.compare_with: Path | None = Path(compare).resolve() if compare else None
         if is_worker(config):
             wi: dict[str, Any] = config.workerinput  # type: ignore[attr-defined]
             self.seed = int(wi["oin_seed"])
@@ -205,9 +214,43 @@ class OinRuntime:
         except catalogue.CatalogueError as exc:
             return [], str(exc)
 
+    def requirement_catalogue(self) -> dict[str, list[dict[str, str]]]:
+        """Every OIN requirement (id, title, url) by protocol, in catalogue order: the rows
+        of the report's requirement matrix (``requirements/<protocol>.py``; the rest are
+        general)."""
+        import importlib
+
+        from oin_conformance import requirements
+
+        requirement("GEN-REACHABLE")  # loads every protocol's catalogue
+        out: dict[str, list[dict[str, str]]] = {}
+        placed: set[str] = set()
+        for name in requirements.PROTOCOL_MODULES:
+            module = importlib.import_module(f"{requirements.__name__}.{name}")
+            out[name] = [{"id": r.id, "title": r.title, "url": r.url} for r in module.REQUIREMENTS]
+            placed.update(r.id for r in module.REQUIREMENTS)
+        general = [
+            {"id": r.id, "title": r.title, "url": r.url}
+            for r in requirements.REQUIREMENTS.values()
+            if r.id not in placed
+        ]
+        return {"general": general, **out}
+
     def configure_writers(self) -> None:
         """Point pytest-html and junitxml at the report folder; register the readiness."""
         config = self.config
+        self.selection = history.selection_of(config, self.narrowed)
+        if not self.selection.full and history.holds_full_report(self.report_root):
+            # A partial run never overwrites the last full report: it writes beside it.
+            self.report_dir = self.report_root / history.PARTIAL_DIR
+        if self.compare_with is not None:
+            try:
+                history.load_report(self.compare_with)
+            except ValueError as exc:
+                raise pytest.UsageError(
+                    f"--oin-compare={config.getoption('oin_compare')}: {exc}. Fix: name the "
+                    "readiness.json of an earlier run"
+                ) from None
         self.ensure_report_dir()
         if config.pluginmanager.hasplugin("html") and not config.getoption("htmlpath", None):
             config.option.htmlpath = str(self.report_dir / "readiness.html")
@@ -441,7 +484,7 @@ class OinRuntime:
                     ("check_id", meta["id"]),
                     ("severity", meta["severity"]),
                     ("requirement", meta["requirement"]),
-                    *(("advisory", ref["id"]) for ref in meta.get("references", [])),
+                    *(("advisory_id", ref["id"]) for ref in meta.get("references", [])),
                 ]
             )
         seen = item.stash.get(OUTCOME_KEY, "passed")
@@ -586,6 +629,11 @@ def check_meta(item: pytest.Item, suites: Path) -> dict[str, Any] | None:
         refs = advisories(marker.kwargs.get("references", ()))
     except ValueError as exc:
         raise pytest.UsageError(f"{item.nodeid}: {exc}") from None
+    tester = item.get_closest_marker(submission_tester.MARKER)
+    try:
+        case = submission_tester.case_of(tester.args, tester.kwargs) if tester else None
+    except ValueError as exc:
+        raise pytest.UsageError(f"{item.nodeid}: {exc}") from None
     func = getattr(item, "function", None)
     doc = (getattr(func, "__doc__", None) or item.name).strip()
     name = getattr(item, "originalname", item.name).removeprefix("test_")
@@ -604,6 +652,7 @@ def check_meta(item: pytest.Item, suites: Path) -> dict[str, Any] | None:
         "references": [a.as_dict() for a in refs],
         "module": module,
         "nodeid": item.nodeid,
+        submission_tester.MARKER: case,
     }
 
 

@@ -82,6 +82,7 @@ HARNESS_INFO = {
     "saml": "oin_conformance.wiring.saml",
     "oidc": "oin_conformance.wiring.oidc",
     "scim": "oin_conformance.wiring.scim",
+    "universal_logout": "oin_conformance.wiring.universal_logout",
 }
 
 
@@ -105,7 +106,7 @@ def harness_info(ctx: RunContext) -> dict[str, object]:
 
 #: Protocol checks that cannot judge anything when the app cannot be reached: they are
 #: inconclusive, and general.app_is_reachable is the one check that fails.
-GATED = ("saml", "oidc", "scim")
+GATED = ("saml", "oidc", "scim", "universal_logout")
 
 
 def protocol_url(target: Target, protocol: str) -> str | None:
@@ -116,6 +117,8 @@ def protocol_url(target: Target, protocol: str) -> str | None:
         return target.oidc.login_url
     if protocol == "scim" and target.scim is not None:
         return target.scim.base_url
+    if protocol == "universal_logout" and target.universal_logout is not None:
+        return target.universal_logout.endpoint
     return None
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import subprocess
 import sys
 import textwrap
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -73,6 +76,42 @@ def run_plugin(
         check=False,
     )
     return PluginRun(proc.returncode, proc.stdout, proc.stderr, report_dir)
+
+
+_T = TypeVar("_T")
+
+
+def once_per_session(
+    tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], _T]
+) -> _T:
+    """``make(folder)``, run once per test session even when xdist spreads a module's tests
+    over workers (each worker would run a module fixture of its own): the first worker to
+    create the shared folder ``name`` runs it, the others wait for its result (pickled in
+    that folder; a failure there fails them too)."""
+    base = tmp_path_factory.getbasetemp()
+    # Under xdist each worker's basetemp sits in the session's own folder.
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / name
+    done, failed = shared / "result.pickle", shared / "failed.txt"
+    try:
+        shared.mkdir()
+    except FileExistsError:
+        for _ in range(1200):
+            if done.exists():
+                # Written by this session's own worker, below.
+                return pickle.loads(done.read_bytes())  # noqa: S301
+            if failed.exists():
+                pytest.fail(f"{name}: another xdist worker failed: {failed.read_text()}")
+            time.sleep(0.5)
+        pytest.fail(f"{name}: another xdist worker did not finish in 10 minutes")
+    try:
+        result = make(shared)
+    except BaseException as exc:
+        failed.write_text(f"{type(exc).__name__}: {exc}"[:4000])
+        raise
+    partial = shared / "result.pickle.tmp"
+    partial.write_bytes(pickle.dumps(result))
+    partial.replace(done)
+    return result
 
 
 @pytest.fixture

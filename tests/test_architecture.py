@@ -52,7 +52,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "plugin.py": ("oin_conformance.names", "oin_conformance.runtime"),
 }
 #: Layers that run the harness: anything in the package but the suites (and the plugin).
-RUN_LAYERS = ("runtime.py", "session_fixtures.py", "catalogue.py", "wiring/", "cli.py")
+RUN_LAYERS = ("runtime.py", "session_fixtures.py", "catalogue.py", "wiring/", "cli.py", "docs.py")
 #: Third-party modules only the pytest-facing layers may import.
 PYTEST_MODULES = ("pytest", "_pytest", "pytest_html", "xdist")
 PYTEST_FREE = ("names.py", "advisories.py", "failures.py", "transcript.py", "state.py", "target.py",

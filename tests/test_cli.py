@@ -96,7 +96,19 @@ def test_checks_lists_every_check_with_severity_and_requirement(
     listed = json.loads(capsys.readouterr().out)
     assert {c["protocol"] for c in listed} == {"general"}
     assert {c["id"] for c in listed} >= {"general.app_is_reachable"}
-    assert set(listed[0]) == {"id", "protocol", "severity", "requirement", "title"}
+    assert set(listed[0]) == {"id", "protocol", "severity", "requirement", "title", "advisories"}
+    # Advisory ids are listed after the requirement, in the table and the JSON.
+    row = " ".join(rows["saml.refuses_hostile_response[comment_in_digest_value]"])
+    assert "(CVE-2025-29775, GHSA-x3m8-899r-f7c3)" in row
+    digest = next(c for c in listed_all(capsys) if c["id"].endswith("[comment_in_digest_value]"))
+    assert "CVE-2025-29775" in digest["advisories"]
+
+
+def listed_all(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    import json
+
+    assert main(["checks", "--json"]) == 0
+    return list(json.loads(capsys.readouterr().out))
 
 
 def test_version_and_readable_help(capsys: pytest.CaptureFixture[str]) -> None:
@@ -220,6 +232,7 @@ def test_init_template_names_every_key_and_loads_uncommented(tmp_path: Path) -> 
         "SCIM_PASSWORD": "p",
         "SCIM_CLIENT_SECRET": "c",
         "OIN_TEST_ACCOUNT_PASSWORD": "a",
+        "REFRESH_CLIENT_SECRET": "r",
     }
     # Every optional key uncommented at once still loads (all protocols configured).
     optional = tmp_path / "optional.toml"
@@ -233,7 +246,7 @@ def test_init_template_names_every_key_and_loads_uncommented(tmp_path: Path) -> 
     assert missing == []
     # Every key the README's table lists, [submission] included, is in the template.
     rows = _readme_table_keys()
-    assert set(rows) == {"app", "harness", "saml", "oidc", "scim", "submission"}
+    assert set(rows) == {"app", "harness", "saml", "oidc", "scim", "universal_logout", "submission"}
     assert "sign_on_modes" in rows["submission"] and "serve" in rows["app"]
     for section, keys in rows.items():
         assert keys - _keys_under(everything[section]) == set(), section

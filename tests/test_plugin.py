@@ -180,6 +180,7 @@ def _comparable(data: dict[str, Any]) -> dict[str, Any]:
         check.pop("duration_s")
         for ex in check["transcript"]:
             ex.pop("elapsed_ms")
+            ex.pop("started_at", None)
             ex.pop("curl")
             ex["response_headers"].pop("Date", None)
             ex["url"] = ex["url"].split(":", 2)[0]

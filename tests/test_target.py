@@ -38,7 +38,13 @@ def test_reference_target_loads() -> None:
 
 def test_minimal_target_and_defaults(tmp_path: Path) -> None:
     target = load(write_target(tmp_path, MINIMAL), environ={})
-    assert target.protocols == {"saml": False, "oidc": False, "scim": False, "submission": False}
+    assert target.protocols == {
+        "saml": False,
+        "oidc": False,
+        "scim": False,
+        "universal_logout": False,
+        "submission": False,
+    }
     assert target.harness.timeout == 15
     assert target.state_dir() == tmp_path / ".oin-state"
 

@@ -42,7 +42,7 @@ _ALL = [
 ]
 
 REQUIREMENTS: dict[str, Requirement] = {r.id: r for r in _ALL}
-PROTOCOL_MODULES = ("saml", "oidc", "scim", "submission")
+PROTOCOL_MODULES = ("saml", "oidc", "scim", "universal_logout", "submission")
 
 
 def _load_protocol_catalogues() -> None:

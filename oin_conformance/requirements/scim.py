@@ -7,6 +7,10 @@ from oin_conformance.requirements import DOCS, SCIM_PREP, SCIM_TEST, Requirement
 SCIM20 = "https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20/"
 SCIM11 = "https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-11/"
 SCIM_FAQ = "https://developer.okta.com/docs/concepts/scim/faqs/"
+SCIM_CONCEPTS = (
+    "https://developer.okta.com/docs/concepts/scim/#handle-scim-server-rate-limiting-http-429"
+)
+SCIM_ENTITLEMENTS = f"{DOCS}/scim-with-entitlements/main/"
 WIZARD_AUTH = f"{DOCS}/submit-oin-app/scim/main/#authentication-settings"
 
 REQUIREMENTS = [
@@ -79,6 +83,24 @@ REQUIREMENTS = [
         "SCIM-ERRORS",
         "Errors carry the SCIM Error body (schemas, detail, status) that Okta shows to admins",
         SCIM20,
+    ),
+    Requirement(
+        "SCIM-ENTITLEMENTS",
+        "SCIM 2.0 with entitlements: each entitlement endpoint answers Okta's Entitlements "
+        "test (GET {endpoint}?count=1&startIndex=1: one entitlement, itemsPerPage 1, "
+        "numeric startIndex and totalResults)",
+        SCIM_ENTITLEMENTS,
+    ),
+    Requirement(
+        "SCIM-RATE-LIMITS",
+        "A rate-limited request answers 429 with Retry-After in whole seconds and gets "
+        "through within Okta's 10 attempts (Okta pauses 5 minutes without one)",
+        SCIM_CONCEPTS,
+    ),
+    Requirement(
+        "SCIM-LATENCY",
+        "Every SCIM request is answered within Okta's 60-second socket timeout",
+        SCIM_FAQ,
     ),
     Requirement(
         "SCIM-DATA-SAFETY",

@@ -35,6 +35,7 @@ SIGN_IN_FIX = (
 )
 
 
+@pytest.mark.submission_tester("idp_flow")
 @pytest.mark.oin(requirement="SAML-IDP-FLOW", severity="blocking")
 def test_signs_in_with_idp_initiated_sso(saml: SamlCheck) -> None:
     """A signed Okta response POSTed to the ACS (no RelayState) signs the test user in."""
@@ -144,6 +145,7 @@ def test_authn_request_is_one_okta_accepts(saml: SamlCheck) -> None:
         )
 
 
+@pytest.mark.submission_tester("sp_flow")
 @pytest.mark.oin(requirement="SAML-SP-FLOW", severity="blocking")
 def test_signs_in_with_sp_initiated_sso(saml: SamlCheck) -> None:
     """Sign-in started at the app ends signed in after Okta answers its AuthnRequest."""
@@ -208,12 +210,20 @@ def test_signs_in_without_optional_attributes(saml: SamlCheck) -> None:
         )
 
 
+JIT_FIX = (
+    "Create the user from the assertion (NameID and attributes) on first sign-in, "
+    "or set [saml] jit = false if the app does not offer JIT."
+)
+
+
+@pytest.mark.submission_tester("jit_idp_flow")
 @pytest.mark.oin(requirement="SAML-JIT", severity="blocking")
 def test_jit_creates_an_unknown_user(saml: SamlCheck) -> None:
     """A user the app has never seen signs in and exists afterwards with the asserted profile."""
     if not saml.saml.jit:
         pytest.skip("JIT provisioning not declared ([saml] jit = false)")
     newcomer = saml.other_user("jit")
+    saml.transcript.note(f"Okta signs in a user the app has never seen: {newcomer['username']}")
     xml = saml.idp.sign(saml.spec(newcomer))
     page = saml.post(xml)
     ok, probe = saml.signed_in(newcomer)
@@ -222,8 +232,7 @@ def test_jit_creates_an_unknown_user(saml: SamlCheck) -> None:
             "Just-in-time provisioning does not sign in a new user",
             seen=saml.seen(page, xml, probe),
             expected=f"the signed-in probe names {saml.probe.expected_text(newcomer)!r}",
-            fix="Create the user from the assertion (NameID and attributes) on first sign-in, "
-            "or set [saml] jit = false if the app does not offer JIT.",
+            fix=JIT_FIX,
         )
     again = saml.new_browser()
     xml2 = saml.idp.sign(saml.spec(newcomer))
@@ -235,4 +244,34 @@ def test_jit_creates_an_unknown_user(saml: SamlCheck) -> None:
             seen=saml.seen(page, xml2, probe2),
             expected="the user created on first sign-in exists and signs in again",
             fix="Persist JIT-created users; match later sign-ins on the NameID.",
+        )
+
+
+@pytest.mark.submission_tester("jit_sp_flow")
+@pytest.mark.oin(requirement="SAML-JIT", severity="blocking")
+def test_jit_creates_an_unknown_user_with_sp_initiated_sso(saml: SamlCheck) -> None:
+    """A user the app has never seen who starts sign-in at the app is created and signed in.
+
+    Okta's OIN Submission Tester runs "JIT provisioning (with SP flow)" for an app that
+    supports JIT and the SP flow only: the response answers the app's own AuthnRequest for
+    a user the app does not know yet.
+    """
+    if not saml.saml.jit:
+        pytest.skip("JIT provisioning not declared ([saml] jit = false)")
+    newcomer = saml.other_user("jit-sp")
+    saml.transcript.note(f"Okta signs in a user the app has never seen: {newcomer['username']}")
+    req = start_sp_initiated(saml)
+    xml = saml.idp.sign(saml.spec(newcomer, in_response_to=req.id))
+    page = saml.post(
+        xml, req.relay_state, note="IdP answers the AuthnRequest for a new user (HTTP-POST)"
+    )
+    ok, probe = saml.signed_in(newcomer)
+    if not ok:
+        raise fail(
+            "Just-in-time provisioning does not sign in a new user who starts at the app",
+            seen=f"AuthnRequest ID {req.id}, RelayState {req.relay_state!r}\n"
+            + saml.seen(page, xml, probe),
+            expected=f"the signed-in probe names {saml.probe.expected_text(newcomer)!r}",
+            fix=JIT_FIX + " The response answers the app's AuthnRequest (InResponseTo = its "
+            "ID) for a user the app has not seen yet.",
         )

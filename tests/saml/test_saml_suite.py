@@ -5,19 +5,22 @@ on pysaml2 passes every blocking check."""
 from __future__ import annotations
 
 import concurrent.futures as cf
-import json
-import os
 import shutil
-import time
 from pathlib import Path
 
 import pytest
 
 from fixtures.reference_app.flaws_saml import FLAWS
 from oin_conformance.attacks.saml import names as attack_names
-from tests.conftest import FIXTURES, REFERENCE_TARGET, PluginRun, run_plugin
+from tests.conftest import FIXTURES, REFERENCE_TARGET, PluginRun, once_per_session, run_plugin
 
 H = "saml.refuses_hostile_response"
+#: Any signature by the IdP's key vouches for the message (a signed LogoutResponse or signed
+#: metadata carried inside it): every validator that verifies "a" signature and reads the
+#: Response's assertion falls for them, whatever Okta signs.
+ANY_SIGNED = {f"{H}[signed_logout_response_reuse]", f"{H}[signed_metadata_reuse]"}
+#: ... and with a signed Assertion: an unsigned one before it, or one with the same ID.
+FIRST_READ = {f"{H}[extra_unsigned_assertion_before]", f"{H}[duplicate_ids]", *ANY_SIGNED}
 #: flaw -> the checks that must fail (and no others).
 EXPECTED: dict[str, set[str]] = {
     "signature_optional": {f"{H}[unsigned]", f"{H}[stripped_signature]"},
@@ -31,7 +34,8 @@ EXPECTED: dict[str, set[str]] = {
     # Okta signs both: the classic shapes keep the Response signature (its digest fails);
     # with it removed, the first signature is the genuine Assertion's.
     "first_signature_first_assertion": {
-        f"{H}[xsw{i}_without_response_signature]" for i in range(3, 9)
+        *(f"{H}[xsw{i}_without_response_signature]" for i in range(3, 9)),
+        *FIRST_READ,
     },
     # Refuses everything: every refusal is inconclusive (see its own test), only the
     # positive sign-ins fail.
@@ -41,21 +45,90 @@ EXPECTED: dict[str, set[str]] = {
         "saml.signs_in_with_sp_initiated_sso",
         "saml.signs_in_without_optional_attributes",
         "saml.jit_creates_an_unknown_user",
+        "saml.jit_creates_an_unknown_user_with_sp_initiated_sso",
     },
     "trusts_keyinfo": {f"{H}[untrusted_key]", f"{H}[cloned_certificate]"},
     # Wrapping needs a signature that does not cover the whole Response: "flaw@sign" runs
     # the flaw with Okta signing only the assertion / only the response.
-    "homegrown_wrapping@assertion": {f"{H}[xsw3]", f"{H}[xsw4]", f"{H}[xsw5]"},
-    "homegrown_wrapping@response": {f"{H}[xsw2]"},
+    # signxml verifies the first signature it finds, whatever it covers (also the genuine
+    # Assertion whose SignedInfo signed_info_in_object keeps, its copy in Extensions).
+    "homegrown_wrapping@assertion": {
+        f"{H}[xsw3]",
+        f"{H}[xsw4]",
+        f"{H}[xsw5]",
+        f"{H}[extra_unsigned_assertion_before]",
+        f"{H}[signed_info_in_object]",
+        *ANY_SIGNED,
+    },
+    "homegrown_wrapping@response": {
+        f"{H}[xsw2]",
+        f"{H}[signed_response_nested]",
+        f"{H}[signed_response_nested_first_signature]",
+        *ANY_SIGNED,
+    },
     # Verifies the element the Reference names, reads another: XSW6-XSW8 need the first
     # Assertion in document order, XSW1 the Response's own Assertion child.
-    "follows_reference_reads_first_assertion@assertion": {f"{H}[xsw{i}]" for i in range(3, 9)},
-    "follows_reference_reads_response_assertion@response": {f"{H}[xsw1]", f"{H}[xsw2]"},
+    "follows_reference_reads_first_assertion@assertion": {
+        *(f"{H}[xsw{i}]" for i in range(3, 9)),
+        *FIRST_READ,
+    },
+    "follows_reference_reads_response_assertion@response": {
+        f"{H}[xsw1]",
+        f"{H}[xsw2]",
+        f"{H}[signed_response_nested]",
+        *ANY_SIGNED,
+    },
+    # Verifies only the first signature inside the Response (pysaml2 < 6.5 and xmlsec1
+    # --node-id, CVE-2021-21238): a nested genuine Response vouches for the outer one.
+    "first_signature_reads_response_assertion@response": {
+        f"{H}[xsw1]",
+        f"{H}[xsw2]",
+        f"{H}[signed_response_nested]",
+        f"{H}[signed_response_nested_first_signature]",
+        *ANY_SIGNED,
+    },
+    # ... whose enveloped transform drops the first Signature of the referenced element
+    # (xml-crypto): the genuine Response hidden in an Advice verifies for the outer one.
+    "enveloped_drops_first_signature@response": {
+        f"{H}[xsw1]",
+        f"{H}[xsw2]",
+        f"{H}[signed_response_nested]",
+        f"{H}[response_in_advice]",
+        *ANY_SIGNED,
+    },
+    # ... with the References of every SignedInfo in the Signature (xml-crypto 6.0.0); an
+    # Assertion-only signature: XSW7 hides its copy where the Response's child is not.
+    "references_from_every_signed_info@assertion": {
+        *(f"{H}[xsw{i}]" for i in (3, 4, 5, 6, 8)),
+        *FIRST_READ,
+        f"{H}[second_signed_info]",
+        f"{H}[signed_info_in_object]",
+        f"{H}[several_references]",
+    },
     "algorithm_from_document": {f"{H}[hmac_key_confusion]"},
+    "algorithm_from_document_base64": {f"{H}[hmac_key_confusion_base64]"},
+    "algorithm_from_document_der": {f"{H}[hmac_key_confusion_der]"},
+    "algorithm_from_document_public_key": {f"{H}[hmac_key_confusion_public_key]"},
+    "key_from_keyinfo": {f"{H}[keyvalue_key]", f"{H}[hmac_key_in_message]"},
     "digest_first_child": {f"{H}[comment_in_digest_value]"},
-    # Not comparing digests at all also lets a comment-forged digest through.
-    "skips_digests": {f"{H}[tampered_after_signing]", f"{H}[comment_in_digest_value]"},
+    "digest_looked_up_document_wide": {f"{H}[digest_document_wide]"},
+    # Not comparing digests at all lets every edit of signed content through.
+    "skips_digests": {
+        f"{H}[tampered_after_signing]",
+        f"{H}[comment_in_digest_value]",
+        f"{H}[digest_document_wide]",
+        f"{H}[pi_in_nameid]",
+    },
+    "pi_as_text": {f"{H}[pi_in_nameid]"},
+    "reads_last_assertion@assertion": {f"{H}[extra_unsigned_assertion_after]"},
+    "several_roots_first_signed": {f"{H}[several_roots]"},
     "comment_truncation": {f"{H}[comment_in_nameid]"},
+    # python3-saml's default: the transforms and References the signer chose (advisory).
+    "any_signature_shape": {
+        f"{H}[several_references]",
+        f"{H}[xslt_transform]",
+        f"{H}[xpath_filter_transform]",
+    },
     "ignores_expiry": {f"{H}[expired]", f"{H}[not_yet_valid]"},
     "ignores_audience": {f"{H}[wrong_audience]"},
     # python3-saml reports a missing bearer confirmation with the same error code.
@@ -78,12 +151,47 @@ EXPECTED: dict[str, set[str]] = {
     "open_redirect": {f"{H}[relay_state_open_redirect]", f"{H}[relay_state_protocol_relative]"},
 }
 
+#: The hand-rolled flaws added with the advisory-named attacks: their runs are restricted to
+#: the hostile-response checks (the sign-in checks pass, as in every other flaw's run).
+HOSTILE_ONLY = {
+    "enveloped_drops_first_signature",
+    "first_signature_reads_response_assertion",
+    "references_from_every_signed_info",
+    "algorithm_from_document_base64",
+    "algorithm_from_document_der",
+    "algorithm_from_document_public_key",
+    "key_from_keyinfo",
+    "digest_looked_up_document_wide",
+    "pi_as_text",
+    "reads_last_assertion",
+    "several_roots_first_signed",
+    "any_signature_shape",
+}
+
 #: clean runs (Okta signs both / only the assertion / only the response) -> skipped checks
 UNWRAPPED = {f"{H}[xsw{i}_without_response_signature]" for i in range(3, 9)}
+#: Attacks on a signed Assertion / a signed Response beside the XSW variants.
+NEEDS_ASSERTION = {
+    f"{H}[{name}]"
+    for name in (
+        "extra_unsigned_assertion_before",
+        "extra_unsigned_assertion_after",
+        "duplicate_ids",
+        "several_roots",
+        "second_signed_info",
+        "signed_info_in_object",
+        "digest_document_wide",
+    )
+}
+NEEDS_RESPONSE = {
+    f"{H}[signed_response_nested]",
+    f"{H}[signed_response_nested_first_signature]",
+    f"{H}[response_in_advice]",
+}
 CLEAN: dict[str, set[str]] = {
     "clean": set(),
-    "clean@assertion": {f"{H}[xsw1]", f"{H}[xsw2]", *UNWRAPPED},
-    "clean@response": {f"{H}[xsw{i}]" for i in range(3, 9)} | UNWRAPPED,
+    "clean@assertion": {f"{H}[xsw1]", f"{H}[xsw2]", *UNWRAPPED, *NEEDS_RESPONSE},
+    "clean@response": {f"{H}[xsw{i}]" for i in range(3, 9)} | UNWRAPPED | NEEDS_ASSERTION,
 }
 PYSAML2_TARGET = FIXTURES / "pysaml2_sp" / "target.toml"
 #: pysaml2 7.5's true findings, all advisory per SPEC §4: it accepts rsa-sha1 signatures
@@ -133,8 +241,8 @@ def variant(
     return path
 
 
-def run(folder: Path, target: Path) -> PluginRun:
-    return run_plugin(f"--oin-target={target}", "-m", "saml", cwd=folder)
+def run(folder: Path, target: Path, *extra: str) -> PluginRun:
+    return run_plugin(f"--oin-target={target}", "-m", "saml", *extra, cwd=folder)
 
 
 def failed(result: PluginRun) -> set[str]:
@@ -148,29 +256,20 @@ def with_outcome(result: PluginRun, outcome: str) -> set[str]:
 def _all_runs(base: Path) -> dict[str, PluginRun]:
     """One plugin run per flaw, the clean app (both signing modes) and pysaml2, 2 at a time."""
     jobs: dict[str, tuple[Path, Path]] = {}
+    extra: dict[str, tuple[str, ...]] = {}
     for name in [*CLEAN, *EXPECTED]:
         flaw, _, sign = name.partition("@")
         folder = base / name
         planted = None if flaw == "clean" else flaw
         jobs[name] = (folder, variant(folder, flaw=planted, sign=sign or None))
+        if flaw in HOSTILE_ONLY:
+            extra[name] = ("--oin-check", f"{H}[*]")
     if HAVE_XMLSEC1:
         folder = base / "pysaml2"
         jobs["pysaml2"] = (folder, variant(folder, source=PYSAML2_TARGET))
     with cf.ThreadPoolExecutor(2) as pool:
-        futures = {name: pool.submit(run, *job) for name, job in jobs.items()}
+        futures = {name: pool.submit(run, *job, *extra.get(name, ())) for name, job in jobs.items()}
         results = {name: f.result() for name, f in futures.items()}
-    for name, result in results.items():
-        (base / name / "outcome.json").write_text(
-            json.dumps([result.returncode, result.stdout, result.stderr])
-        )
-    return results
-
-
-def _load_runs(base: Path) -> dict[str, PluginRun]:
-    results = {}
-    for marker in base.glob("*/outcome.json"):
-        code, out, err = json.loads(marker.read_text())
-        results[marker.parent.name] = PluginRun(code, out, err, marker.parent / "reports")
     return results
 
 
@@ -178,22 +277,7 @@ def _load_runs(base: Path) -> dict[str, PluginRun]:
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, PluginRun]:
     """The plugin runs, made once even when xdist spreads these tests over workers: the
     first worker to create the shared folder runs them, the others wait for its result."""
-    base = tmp_path_factory.getbasetemp()
-    # Under xdist each worker's basetemp sits in the session's own folder.
-    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "saml-runs"
-    try:
-        shared.mkdir()
-    except FileExistsError:
-        done = shared / "done"
-        for _ in range(1200):
-            if done.exists():
-                return _load_runs(shared)
-            time.sleep(0.5)
-        pytest.fail("the SAML plugin runs of another xdist worker did not finish in 10 min")
-    try:
-        return _all_runs(shared)
-    finally:
-        (shared / "done").touch()
+    return once_per_session(tmp_path_factory, "saml-runs", _all_runs)
 
 
 @pytest.mark.slow
@@ -208,7 +292,8 @@ def test_reference_sp_passes_every_saml_check(runs: dict[str, PluginRun], name: 
     skipped = {k for k, v in outcomes.items() if v == "skipped"}
     # Wrapping variants that need the signature Okta does not make are skipped.
     assert skipped == CLEAN[name]
-    assert len(outcomes) == 49
+    # Eight sign-in checks, and one check per attack of the catalogue.
+    assert len(outcomes) == 8 + len(attack_names())
 
 
 def test_every_attack_has_a_planted_flaw_that_proves_its_check_can_fail() -> None:
