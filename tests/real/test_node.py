@@ -31,9 +31,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +41,7 @@ from tests.conftest import FIXTURES
 from tests.real.harness import (
     SAML_ATTRIBUTES,
     TEST_USER,
+    Program,
     SuiteRun,
     free_ports,
     idp_metadata,
@@ -164,56 +162,21 @@ OPENID_CLIENT_DEFAULT = Expected(
 # -- the node app as a process ---------------------------------------------------------------
 
 
-class NodeApp:
+def node_app(script: str, config: dict[str, object], folder: Path, port: int) -> Program:
     """``node <script> <config.json>`` on 127.0.0.1:``port``; its stderr (where it logs every
-    refusal with the reason) is appended to ``log``."""
-
-    def __init__(self, script: str, config: dict[str, object], folder: Path, port: int) -> None:
-        self.script = NODE_APPS / script
-        self.port = port
-        self.config_path = folder / f"{self.script.stem}.json"
-        self.config_path.write_text(json.dumps(config, indent=2))
-        self.log = folder / f"{self.script.stem}.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> NodeApp:
-        assert NODE is not None
-        with self.log.open("ab") as log:  # O_APPEND: the check marks go in between
-            self.proc = subprocess.Popen(
-                [NODE, str(self.script), str(self.config_path)],
-                cwd=NODE_APPS,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-            )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(
-                    f"{self.script.name} exited with {self.proc.returncode}:\n{self.log_text()}"
-                )
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return self
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise AssertionError(f"{self.script.name} did not listen within 20 s:\n{self.log_text()}")
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
+    refusal with the reason) is appended to ``<script>.log`` in ``folder``."""
+    assert NODE is not None
+    path = NODE_APPS / script
+    config_path = folder / f"{path.stem}.json"
+    config_path.write_text(json.dumps(config, indent=2))
+    return Program(
+        path.name,
+        [NODE, str(path), str(config_path)],
+        port=port,
+        log=folder / f"{path.stem}.log",
+        cwd=NODE_APPS,
+        startup=20,
+    )
 
 
 def app_said(log: str, prefix: str) -> dict[str, str]:
@@ -230,7 +193,7 @@ def app_said(log: str, prefix: str) -> dict[str, str]:
     return out
 
 
-def judge(result: SuiteRun, app: NodeApp, prefix: str, expected: Expected, positive: str) -> None:
+def judge(result: SuiteRun, app: Program, prefix: str, expected: Expected, positive: str) -> None:
     """Print the table (with the app's own log per check); assert that the genuine sign-in
     worked, nothing is inconclusive, and the findings are exactly the true ones."""
     said = app_said(app.log_text(), prefix)
@@ -303,7 +266,7 @@ def test_node_saml(folder: Path, profile_checks: bool, expected: Expected) -> No
         "identifier_format": UNSPECIFIED,
         "profile_checks": profile_checks,
     }
-    with NodeApp("saml-sp.mjs", config, folder, port) as app:
+    with node_app("saml-sp.mjs", config, folder, port) as app:
         result = run_suite(
             f"@node-saml/node-saml 5.1 ({how})",
             target,
@@ -356,7 +319,7 @@ def test_openid_client(folder: Path, verify_signatures: bool, expected: Expected
         "verify_signatures": verify_signatures,
     }
     # The provider starts with the run; the app discovers it at the first sign-in.
-    with NodeApp("oidc-rp.mjs", config, folder, port) as app:
+    with node_app("oidc-rp.mjs", config, folder, port) as app:
         result = run_suite(
             f"openid-client 6.9 ({'verifying signatures' if verify_signatures else 'default'})",
             target,
