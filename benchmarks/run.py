@@ -352,7 +352,8 @@ def bench_latency(repeat: int, delay_ms: float = 50.0) -> dict[str, object]:
             requests[workers] = sum(
                 len(f.read_text().splitlines()) for f in counts.glob("requests-*.log")
             )
-            readiness = json.loads((out / "readiness.json").read_text())
+            if workers == "0":  # per check, as one process makes them (no per-worker controls)
+                readiness = json.loads((out / "readiness.json").read_text())
     per_protocol, per_check = _exchanges(readiness)
     median = {w: statistics.median(t) for w, t in walls.items()}
     heavy = sorted(per_check.items(), key=lambda kv: -kv[1])[:10]
@@ -416,6 +417,76 @@ def bench_signxml_floor(repeat: int) -> dict[str, object]:
     )  # fmt: skip
 
 
+def bench_scim_scale(repeat: int, users: int = 10_000, groups: int = 1_000) -> dict[str, object]:
+    """Reported, never asserted: the SCIM plan against scim2-server seeded with ``users``
+    users and ``groups`` groups of its own versus the same server empty (target <= 1.2x in
+    wall time and exchanges; Okta's import is the one check that pages the whole list). The
+    plan's wall time is the sum of the SCIM checks' durations (the server's seeding and
+    pytest's start-up are not part of it); exchanges are the checks' transcripts. At most 3
+    runs of each, interleaved."""
+    import os
+
+    sys.path.insert(0, str(REPO))
+    from tests.scim.test_scim_suite import scim_target
+
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("PYTEST_XDIST_WORKER", "PYTEST_ADDOPTS")
+    }
+    walls: dict[str, list[float]] = {"seeded": [], "empty": []}
+    per_check: dict[str, dict[str, int]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in range(max(1, min(repeat, 3))):
+            for kind in ("seeded", "empty"):
+                folder = Path(tmp) / f"{kind}-{n}"
+                target = scim_target(folder, accounts=users if kind == "seeded" else 0)
+                if kind == "seeded":
+                    text = target.read_text()
+                    grown = text.replace(
+                        f"scim_users = {users}\n", f"scim_users = {users}\nscim_groups = {groups}\n"
+                    )
+                    if grown == text:
+                        raise RuntimeError("scim_target's serve_options changed; update this")
+                    target.write_text(grown)
+                subprocess.run(
+                    [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-m", "scim",
+                     f"--oin-target={target}", f"--oin-report={folder / 'reports'}"],
+                    cwd=folder, env=env, capture_output=True, check=False, timeout=1800,
+                )  # fmt: skip
+                readiness = json.loads((folder / "reports" / "readiness.json").read_text())
+                scim = [c for c in readiness["checks"] if c["protocol"] == "scim"]
+                walls[kind].append(sum(float(c.get("duration_s") or 0) for c in scim))
+                per_check[kind] = _exchanges({"checks": scim})[1]
+    exchanges = {kind: sum(counts.values()) for kind, counts in per_check.items()}
+    imports = ("scim.imports_users_as_okta_pages", "scim.imports_groups")
+    without_import = {
+        kind: sum(n for check, n in counts.items() if check not in imports)
+        for kind, counts in per_check.items()
+    }
+    grew = {
+        check: (per_check["empty"].get(check, 0), n)
+        for check, n in per_check["seeded"].items()
+        if n != per_check["empty"].get(check, 0)
+    }
+    median = {kind: statistics.median(t) for kind, t in walls.items()}
+    result: dict[str, object] = {
+        "benchmark": "scim-scale",
+        "seeded": f"{users} users, {groups} groups",
+        "seeded_plan_s": round(median["seeded"], 3),
+        "empty_plan_s": round(median["empty"], 3),
+        "ratio": round(median["seeded"] / median["empty"], 3),
+        "exchanges": exchanges,
+        "exchange_ratio": round(exchanges["seeded"] / exchanges["empty"], 3),
+        "exchanges_without_import": without_import,
+        "exchange_ratio_without_import": round(
+            without_import["seeded"] / without_import["empty"], 3
+        ),
+        "checks_with_more_exchanges": grew,
+        "target": "<= 1.2x (wall time and exchanges; Okta's import pages the whole list)",
+    }
+    print(json.dumps(result), flush=True)
+    return result
+
+
 BENCHMARKS: dict[str, Callable[[int], dict[str, object]]] = {
     "signing": bench_signing,
     "raw-rsa": bench_signing_raw,
@@ -424,6 +495,7 @@ BENCHMARKS: dict[str, Callable[[int], dict[str, object]]] = {
     "startup": bench_startup,
     "xdist": bench_xdist,
     "latency": bench_latency,
+    "scim-scale": bench_scim_scale,
 }
 
 
