@@ -201,8 +201,10 @@ class ScimSession:
     def cleanup(self, transcript: Transcript | None = None) -> CleanupReport:
         """Clean everything still open, sweep for strays, and return the outcome.
 
-        The sweep (paging through every user and group) is skipped when the run has not
-        tried to create anything since the last sweep: it could find nothing new.
+        The sweep works from the journal (a lookup by name for each create whose answer was
+        not a 201 with an id; none for a run whose creates all were), never by listing every
+        user and group; it is skipped when the run has not tried to create anything since
+        the last sweep: it could find nothing new.
         """
         transcript = transcript or self.ctx.transcript()
         client = self.client(transcript, "session end")

@@ -342,6 +342,10 @@ def test_imports_users_as_okta_pages(scim: ScimCheck) -> None:
         )
 
 
+#: The pagination check's pages: small ones (count=2), then Okta's size (count=100).
+PAGING_SMALL, PAGING_FULL = 5, 3
+
+
 @pytest.mark.oin(requirement="SCIM-PAGINATION", severity="blocking")
 def test_paginates_with_total_results(scim: ScimCheck) -> None:
     """Paging with startIndex/count by totalResults reaches every user: small pages
@@ -354,10 +358,12 @@ def test_paginates_with_total_results(scim: ScimCheck) -> None:
     seen_ids: list[str] = []
     start, count, total = 1, 2, None
     pages = 0
-    # A few small pages prove that paging works; then Okta's own page size (count=100),
-    # so a server with many existing users is read to the end (up to 20,000 users).
-    while pages < 200:
-        count = 2 if pages < 5 else 100
+    complete = False
+    # A few small pages prove that paging works; then a few of Okta's own page size
+    # (count=100). A server with many users of its own is not read to the end here: Okta's
+    # import check does that, Okta's way.
+    while pages < PAGING_SMALL + PAGING_FULL:
+        count = 2 if pages < PAGING_SMALL else 100
         result = scim.client.list_users(start, count, note=f"import page {pages + 1}")
         expect_status(result, 200, "A page of GET /Users does not answer 200", "Serve paging.")
         data = expect_list(scim, result)
@@ -380,9 +386,15 @@ def test_paginates_with_total_results(scim: ScimCheck) -> None:
         seen_ids += [str(r.get("id")) for r in batch]
         pages += 1
         if not batch or not isinstance(total, int) or start + len(batch) > total:
+            complete = True
             break
         start += len(batch)
-    missing = created - set(seen_ids)
+    if not complete:
+        scim.transcript.note(
+            f"Stopped after {pages} pages: every page so far was in order; the rest of a "
+            "server this large is read by Okta's import check"
+        )
+    missing = created - set(seen_ids) if complete else set()
     if missing or (is_int(total) and len(set(seen_ids)) < len(seen_ids)):
         raise fail(
             "Okta's import, paging by totalResults, misses users",

@@ -35,6 +35,9 @@ class LedgerEntry:
     state: str = "pending"
     names: list[str] = field(default_factory=list)
     note: str = ""
+    #: the create was answered 201 with an id: exactly this resource exists (the sweep
+    #: need not look for twins or strays under its names)
+    answered: bool = False
 
     def label(self) -> str:
         return f"{self.kind} {self.name!r}" + (f" (id {self.id})" if self.id else "")
@@ -117,6 +120,7 @@ class Ledger:
             if rid:
                 entry.id = rid
                 entry.state = "created"
+            entry.answered = bool(rid) and status == 201
             entry.note = f"create answered {status}"
             self._persist()
 
@@ -366,31 +370,37 @@ class Ledger:
             return "deactivated"
         return f"DELETE answered {gone.status or gone.error} and deactivation did not hold"
 
-    def sweep(self, client: ScimClient, pages: int = 10) -> list[str]:
-        """Names under this run's prefix that the ledger does not know (should be none)."""
+    def sweep(self, client: ScimClient) -> list[str]:
+        """Resources under this run's names that the ledger does not know (should be none).
+
+        It works from the journal, not by listing the server (whose size is the ISV's): a
+        create answered 201 with an id made exactly that resource, which the cleanup removed
+        by id and verified; every other name the ledger holds (a lost or failed answer, an
+        earlier run's leftover, a twin) is looked up with Okta's ``eq`` filter, one request
+        per name, and what carries it under an id the ledger does not know is taken in.
+        """
         found: list[str] = []
         prefixes = {self.prefix.lower(), *(p.lower() for p in self.extra_prefixes)}
-        kinds: tuple[Kind, Kind] = ("User", "Group")
-        for kind in kinds:
+        with self._lock:
+            doubtful = [(e.kind, n) for e in self.entries if not e.answered for n in e.names]
+        for kind, name in dict.fromkeys(doubtful):
+            if not any(name.lower().startswith(p) for p in prefixes):
+                continue
+            note = "cleanup: sweep for this run's name"
+            res = (
+                client.find_user(name, note=note, validate=False)
+                if kind == "User"
+                else client.find_group(name, note=note, validate=False)
+            )
             key = "userName" if kind == "User" else "displayName"
-            lister = client.list_users if kind == "User" else client.list_groups
-            start = 1
-            for _ in range(pages):
-                res = lister(start, 100, note="cleanup: sweep for this run's names", validate=False)
-                batch = res.resources()
-                for r in batch:
-                    name = r.get(key)
-                    if isinstance(name, str) and any(name.lower().startswith(p) for p in prefixes):
-                        rid = r.get("id")
-                        known = isinstance(rid, str) and self.find(kind, rid) is not None
-                        if not known and isinstance(rid, str):
-                            entry = self.intend(kind, name, "sweep")
-                            self.settle(entry, rid, None)
-                            found.append(f"{kind} {name!r} (id {rid})")
-                total = res.json_object.get("totalResults")
-                if not batch or not isinstance(total, int) or start + len(batch) > total:
-                    break
-                start += len(batch)
+            for r in res.resources():
+                rid, got = r.get("id"), r.get(key)
+                if not (isinstance(rid, str) and isinstance(got, str)):
+                    continue
+                if got.lower() == name.lower() and self.find(kind, rid) is None:
+                    entry = self.intend(kind, got, "sweep")
+                    self.settle(entry, rid, None)
+                    found.append(f"{kind} {got!r} (id {rid})")
         return found
 
 
