@@ -36,6 +36,25 @@ TEST_USER = {
 SIGNED_IN_AS = "Signed in as <b id='user'>{email}</b>"
 #: Okta's profile attributes in a SAML assertion.
 SAML_ATTRIBUTES = {"email": "{email}", "firstName": "{first_name}", "lastName": "{last_name}"}
+UNSPECIFIED = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
+
+
+def saml_section(audience: str) -> dict[str, TomlValue]:
+    """The ``[saml]`` table the real SPs' targets share: SP- and IdP-initiated on /saml/*,
+    NameID = the Okta user name, Okta's three attributes, both signed, and JIT (any user the
+    IdP vouches for gets in, created at first sign-in)."""
+    return {
+        "acs_url": "/saml/acs",
+        "audience": audience,
+        "login_url": "/saml/login",
+        "relay_state": "/me",
+        "nameid_format": UNSPECIFIED,
+        "nameid": "{username}",
+        "attributes": SAML_ATTRIBUTES,
+        "sign": "both",
+        "jit": True,
+    }
+
 
 #: Outcomes that mean "the check found something" (schema v1 and v2 spellings).
 FOUND = frozenset({"failed", "error", "advisory"})

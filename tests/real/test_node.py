@@ -39,14 +39,15 @@ import pytest
 
 from tests.conftest import FIXTURES
 from tests.real.harness import (
-    SAML_ATTRIBUTES,
     TEST_USER,
+    UNSPECIFIED,
     Program,
     SuiteRun,
     free_ports,
     idp_metadata,
     op_info,
     run_suite,
+    saml_section,
     split_log,
     write_target,
 )
@@ -74,7 +75,6 @@ FORGED = "oidc.refuses_forged_id_token"
 #: Plain-HTTP loopback URLs in the target: true, advisory, for every program here.
 LOOPBACK = "general.loopback_urls_are_for_testing_only"
 LOOPBACK_WHY = "the target's URLs are plain-HTTP loopback ones"
-UNSPECIFIED = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
 
 
 @dataclass(frozen=True)
@@ -241,20 +241,7 @@ def test_node_saml(folder: Path, profile_checks: bool, expected: Expected) -> No
         base_url=base,
         probe_url="/me",
         user=user,
-        sections={
-            "saml": {
-                "acs_url": "/saml/acs",
-                "audience": entity_id,
-                "login_url": "/saml/login",
-                "relay_state": "/me",
-                "nameid_format": UNSPECIFIED,
-                "nameid": "{username}",
-                "attributes": SAML_ATTRIBUTES,
-                "sign": "both",
-                # Any user the IdP vouches for gets in (created at first sign-in).
-                "jit": True,
-            }
-        },
+        sections={"saml": saml_section(entity_id)},
     )
     metadata = folder / "idp-metadata.xml"
     metadata.write_text(idp_metadata(target))

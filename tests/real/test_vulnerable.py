@@ -40,14 +40,15 @@ import pytest
 from tests.conftest import FIXTURES, REPO
 from tests.real.harness import (
     FOUND,
-    SAML_ATTRIBUTES,
     SIGNED_IN_AS,
     TEST_USER,
+    UNSPECIFIED,
     Program,
     SuiteRun,
     free_ports,
     idp_metadata,
     run_suite,
+    saml_section,
     split_log,
     write_target,
 )
@@ -64,7 +65,6 @@ IN_CI = os.environ.get("CI") == "true"
 
 H = "saml.refuses_hostile_response"
 FORGED = "oidc.refuses_forged_id_token"
-UNSPECIFIED = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
 #: The node SAML apps (same routes, same configuration): ../saml-sp.mjs and two beside it.
 NODE_SAML_APPS = ("saml-sp", "passport-saml-sp", "samlify-sp")
 #: What each run checks: the refusals, and the genuine sign-in that controls them.
@@ -417,19 +417,7 @@ def _prepare(
             base_url=base,
             probe_url="/me",
             contains="Signed in as <b id='user'>{username}</b>",
-            sections={
-                "saml": {
-                    "acs_url": "/saml/acs",
-                    "audience": "https://acme.example/saml/metadata",
-                    "login_url": "/saml/login",
-                    "relay_state": "/me",
-                    "nameid_format": UNSPECIFIED,
-                    "nameid": "{username}",
-                    "attributes": SAML_ATTRIBUTES,
-                    "sign": "both",
-                    "jit": True,
-                }
-            },
+            sections={"saml": saml_section("https://acme.example/saml/metadata")},
         )
         metadata = folder / "idp-metadata.xml"
         metadata.write_text(idp_metadata(target))
@@ -449,19 +437,7 @@ def _prepare(
         probe_url="/me",
         contains=SIGNED_IN_AS,
         user={**TEST_USER, "username": "alovelace"},
-        sections={
-            "saml": {
-                "acs_url": "/saml/acs",
-                "audience": entity_id,
-                "login_url": "/saml/login",
-                "relay_state": "/me",
-                "nameid_format": UNSPECIFIED,
-                "nameid": "{username}",
-                "attributes": SAML_ATTRIBUTES,
-                "sign": "both",
-                "jit": True,
-            }
-        },
+        sections={"saml": saml_section(entity_id)},
     )
     metadata = folder / "idp-metadata.xml"
     metadata.write_text(idp_metadata(target))
