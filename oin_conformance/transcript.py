@@ -16,7 +16,7 @@ import json
 import re
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
@@ -265,6 +265,18 @@ class Transcript:
         )
         self.exchanges.append(exchange)
         return exchange
+
+    def label_last(self, method: str, url: str, note: str) -> bool:
+        """Give the latest ``method url`` exchange (fragment ignored) the note ``note``, if it
+        has none yet (an exchange later found to be, e.g., the signed-in probe's answer)."""
+        wanted = self.redactor.url(url).split("#", 1)[0]
+        for i in range(len(self.exchanges) - 1, -1, -1):
+            ex = self.exchanges[i]
+            if ex.method == method and ex.url.split("#", 1)[0] == wanted:
+                if not ex.note:
+                    self.exchanges[i] = replace(ex, note=self.redactor.text(note))
+                return True
+        return False
 
     def note(self, text: str) -> None:
         """A free-text line in the transcript (what the harness did and why)."""

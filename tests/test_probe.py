@@ -10,7 +10,7 @@ import pytest
 from werkzeug.wrappers import Request, Response
 
 from oin_conformance.roles.browser import Browser
-from oin_conformance.roles.probe import names_user, signed_in_as, whole_value_in
+from oin_conformance.roles.probe import is_probe_answer, names_user, signed_in_as, whole_value_in
 from oin_conformance.roles.serve import ServedApp
 from oin_conformance.target import SignedInProbe
 from oin_conformance.transcript import Redactor, Transcript
@@ -159,3 +159,87 @@ def test_a_hostile_flow_enters_the_harness_once(op: ServedApp) -> None:
         assert any("second sign-in" in n for n in transcript.notes)
     finally:
         app.stop()
+
+
+def _landing_app(op_url: str) -> object:
+    """An app whose sign-in ends on a page of its choosing (``/signin?to=...``)."""
+
+    @Request.application
+    def app(request: Request) -> Response:
+        if request.path == "/signin":
+            resp = Response("", status=302, headers={"Location": request.args["to"]})
+            resp.set_cookie("sid", "ada")
+            return resp
+        if request.path == "/signin-post":
+            return Response("", status=307, headers={"Location": "/me"})
+        signed_in = request.cookies.get("sid") == "ada"
+        if request.path == "/me" and signed_in:
+            return Response("Signed in as ada@example.com")
+        if request.path == "/welcome" and signed_in:
+            return Response("Welcome ada@example.com")
+        if request.path == "/me-refresh" and signed_in:
+            return Response(
+                "Signed in as ada@example.com<meta http-equiv='refresh' "
+                f"content='0; url={op_url}/authorize'>",
+                content_type="text/html",
+            )
+        return Response("signed out", status=401)
+
+    return app
+
+
+@pytest.mark.parametrize(
+    ("landing_path", "probe_path", "reused"),
+    [
+        ("/me", "/me", True),  # the sign-in ended on the probe URL: no second request
+        ("/me#top", "/me", True),  # a fragment is never sent
+        ("/welcome", "/me", False),  # another page: the probe asks
+        ("/me?x=1", "/me", False),  # another URL
+        ("/me-refresh", "/me-refresh", False),  # a refresh a probe would stop at
+    ],
+)
+def test_the_sign_in_landing_page_is_read_as_the_probe_only_when_it_is_one(
+    op: ServedApp, landing_path: str, probe_path: str, reused: bool
+) -> None:
+    app = ServedApp(_landing_app(op.url))  # type: ignore[arg-type]
+    try:
+        transcript = Transcript(Redactor([]))
+        browser = Browser(transcript, allowed_origins=[app.url, op.url])
+        browser.guard(op.url)
+        landing = browser.get(f"{app.url}/signin?to={landing_path.replace('#', '%23')}")
+        before = len(transcript.exchanges)
+        probe = SignedInProbe(url=probe_path, contains="{username}")
+        ok, page = signed_in_as(browser, lambda p: app.url + p, probe, ADA, landing)
+        assert (len(transcript.exchanges) == before) is reused
+        assert (page is landing) is reused
+        if reused:
+            assert ok
+            assert transcript.exchanges[-1].note.startswith("signed-in probe")
+            assert any("read without a second request" in n for n in transcript.notes)
+        else:
+            assert transcript.exchanges[-1].note == "signed-in probe"
+        if landing_path == "/me-refresh":
+            assert not ok and page.entered_harness  # the probe stopped at the refresh
+    finally:
+        app.stop()
+
+
+def test_a_landing_page_that_is_not_a_final_get_is_never_the_probe() -> None:
+    """A POST answer, a redirect, a blocked or harness-bound hop, or an auto-posting form is
+    not what a GET probe would read: the probe asks."""
+    from oin_conformance.roles.browser import Page
+
+    url = "http://127.0.0.1:1/me"
+    final = Page(url=url, status=200, headers={}, text="Signed in as ada@example.com")
+    assert is_probe_answer(final, url)
+    assert not is_probe_answer(None, url)
+    assert not is_probe_answer(Page(url=url, status=200, headers={}, text="", method="POST"), url)
+    assert not is_probe_answer(Page(url=url, status=302, headers={}, text=""), url)
+    assert not is_probe_answer(
+        Page(url=url, status=200, headers={}, text="", blocked_redirect="https://x.test/"), url
+    )
+    assert not is_probe_answer(
+        Page(url=url, status=200, headers={}, text="", entered_harness="http://127.0.0.1:2/"), url
+    )
+    form = "<body onload='document.forms[0].submit()'><form method='post' action='/x'></form>"
+    assert not is_probe_answer(Page(url=url, status=200, headers={}, text=form), url)

@@ -71,6 +71,8 @@ class Page:
     #: Where the page would have taken the browser into the harness's own OP/IdP while a
     #: probe was running (the navigation stopped there).
     entered_harness: str | None = None
+    #: The method of the request that answered with this page.
+    method: str = "GET"
 
     def header(self, name: str) -> str | None:
         return header(self.headers, name)
@@ -192,7 +194,9 @@ class Browser:
             note=note,
             decoded=decoded,
         )
-        return Page(url=url, status=resp.status_code, headers=dict(resp.headers), text=text)
+        return Page(
+            url=url, status=resp.status_code, headers=dict(resp.headers), text=text, method=method
+        )
 
     # -- what a user's browser does ------------------------------------------------------
 

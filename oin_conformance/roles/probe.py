@@ -7,6 +7,13 @@ in when the status is the probe's and the page names *that* user as a whole valu
 browser's probing guard on, so the harness's own OP and IdP never sign anyone in while it
 asks (a redirect or auto-posting form into them ends the probe as "not signed in"). Never
 judged by the status of the sign-in response itself.
+
+One round trip is saved where it changes nothing: when the sign-in itself ended on the probe
+URL (the app redirected the browser there, as many apps do after sign-in), that last page
+*is* the answer the probe would get — the same GET with the same cookies — provided it is
+final (no redirect, auto-posting form or meta refresh left that a probe would have to stop
+at). The caller passes it as ``landing``; it is read once, right after the sign-in, never
+after anything else happened (a logout request, another sign-in).
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import json
 import re
 from collections.abc import Callable
 
-from oin_conformance.roles.browser import Browser, Page
+from oin_conformance.roles.browser import Browser, Page, find_autopost_form, meta_refresh
 from oin_conformance.target import SignedInProbe
 
 #: Characters that continue an identity (an e-mail address, a user name) on either side.
@@ -85,15 +92,50 @@ def names_user(probe: SignedInProbe, text: str, user: dict[str, str]) -> bool:
     return whole_value_in(expected, text)
 
 
+def _without_fragment(url: str) -> str:
+    return url.split("#", 1)[0]
+
+
+def is_probe_answer(page: Page | None, probe_url: str) -> bool:
+    """Whether ``page`` (where a sign-in ended) is what a probe of ``probe_url`` would read:
+    a GET of exactly that URL, answered without a redirect, and with no auto-posting form
+    or meta refresh that a probe would have had to follow or stop at."""
+    if page is None or page.method != "GET" or page.entered_harness or page.blocked_redirect:
+        return False
+    if _without_fragment(page.url) != _without_fragment(probe_url):
+        return False
+    if 300 <= page.status < 400:
+        return False
+    return (
+        meta_refresh(page.text, page.url) is None
+        and find_autopost_form(page.text, page.url) is None
+    )
+
+
 def signed_in_as(
     browser: Browser,
     url: Callable[[str], str],
     probe: SignedInProbe,
     user: dict[str, str],
+    landing: Page | None = None,
 ) -> tuple[bool, Page]:
-    """(is ``user`` signed in, the probe page). ``url`` makes configured paths absolute."""
+    """(is ``user`` signed in, the probe page). ``url`` makes configured paths absolute.
+
+    ``landing``: the page the sign-in just ended on, read as the probe's answer when it is
+    one (:func:`is_probe_answer`) instead of asking again."""
+    target = url(probe.url)
+    if is_probe_answer(landing, target):
+        assert landing is not None
+        browser.transcript.label_last(
+            "GET", landing.url, "signed-in probe (the sign-in ended here: read as the probe)"
+        )
+        browser.transcript.note(
+            f"Signed-in probe: the sign-in ended on the probe URL (GET {target}, HTTP "
+            f"{landing.status}); that answer is the probe's, read without a second request"
+        )
+        return landing.status == probe.status and names_user(probe, landing.text, user), landing
     with browser.probing():
-        page = browser.get(url(probe.url), note="signed-in probe")
+        page = browser.get(target, note="signed-in probe")
     if page.entered_harness:
         return False, page
     return page.status == probe.status and names_user(probe, page.text, user), page

@@ -152,7 +152,7 @@ class OidcCheck:
             page = self.start(
                 self.url(self.target.login_url), "control: genuine sign-in", browser=b
             )
-            ok, probe = signed_in_as(b, self.url, self.probe, self.user.fields())
+            ok, probe = signed_in_as(b, self.url, self.probe, self.user.fields(), page)
             detail = (
                 "a genuine sign-in signed the test user in"
                 if ok
@@ -189,7 +189,7 @@ class OidcCheck:
         b = self.new_browser()
         try:
             page = self.initiate(self.op.issuer, browser=b, note="control: dashboard sign-in")
-            ok, probe = signed_in_as(b, self.url, self.probe, self.user.fields())
+            ok, probe = signed_in_as(b, self.url, self.probe, self.user.fields(), page)
             detail = (
                 "a genuine dashboard sign-in signed the test user in"
                 if ok
@@ -237,11 +237,13 @@ class OidcCheck:
         return self.start(url, note, browser=browser, hostile=hostile)
 
     def signed_in(
-        self, user: OktaUser | None = None, *, hostile: bool = False
+        self, user: OktaUser | None = None, *, hostile: bool = False, landing: Page | None = None
     ) -> tuple[bool, Page]:
+        """Who is signed in (the probe); ``landing``: the page the sign-in just ended on,
+        read as the probe when it is the probe URL (see :func:`signed_in_as`)."""
         who = (user or self.user).fields()
         try:
-            return signed_in_as(self.browser, self.url, self.probe, who)
+            return signed_in_as(self.browser, self.url, self.probe, who, landing)
         except BrowserError as exc:
             raise (inconclusive if hostile else fail)(
                 "The signed-in probe could not be fetched",

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from oin_conformance.failures import fail, inconclusive
+from oin_conformance.roles.browser import Page
 from oin_conformance.roles.oidc import Observation, OktaUser
 
 from .flow import ORG_AS_FIX, OidcCheck, custom_issuer_problem, page_excerpt
@@ -36,8 +37,11 @@ def _authorize(oidc: OidcCheck) -> Observation:
     return obs
 
 
-def _signed_in_or_fail(oidc: OidcCheck, title: str, user: OktaUser | None = None) -> None:
-    ok, probe = oidc.signed_in(user)
+def _signed_in_or_fail(
+    oidc: OidcCheck, title: str, user: OktaUser | None = None, landing: Page | None = None
+) -> None:
+    """Fail unless the probe names the user (``landing``: where the sign-in ended)."""
+    ok, probe = oidc.signed_in(user, landing=landing)
     if not ok:
         who = (user or oidc.user).username
         raise fail(
@@ -107,9 +111,9 @@ def test_uses_org_authorization_server(oidc_any: OidcCheck) -> None:
 @pytest.mark.oin(requirement="OIDC-SP-FLOW", severity="blocking")
 def test_sp_initiated_sign_in(oidc: OidcCheck) -> None:
     """A user who starts at the app's sign-in URL ends up signed in (authorization code flow)."""
-    oidc.sign_in()
+    page = oidc.sign_in()
     _authorize(oidc)
-    _signed_in_or_fail(oidc, "SP-initiated sign-in does not sign the user in")
+    _signed_in_or_fail(oidc, "SP-initiated sign-in does not sign the user in", landing=page)
 
 
 @pytest.mark.oin(requirement="OIDC-AUTHZ-REQUEST", severity="blocking")
@@ -255,12 +259,15 @@ def test_third_party_initiated_sign_in(oidc: OidcCheck) -> None:
     """Opening the app from the Okta dashboard (initiate login URI with iss) signs the user in."""
     if not oidc.target.initiate_login_uri:
         pytest.skip("no [oidc] initiate_login_uri: the app is not launched from the dashboard")
-    _launch_from_dashboard(oidc)
-    _signed_in_or_fail(oidc, "Sign-in started from the Okta dashboard does not sign the user in")
+    page = _launch_from_dashboard(oidc)
+    _signed_in_or_fail(
+        oidc, "Sign-in started from the Okta dashboard does not sign the user in", landing=page
+    )
 
 
-def _launch_from_dashboard(oidc: OidcCheck) -> None:
-    """Open the initiate login URI as Okta's dashboard does; fail if no sign-in starts."""
+def _launch_from_dashboard(oidc: OidcCheck) -> Page:
+    """Open the initiate login URI as Okta's dashboard does; fail if no sign-in starts.
+    Returns where the sign-in ended."""
     page = oidc.initiate(oidc.op.issuer)
     started = oidc.op.last("authorize")
     if started is None:
@@ -273,6 +280,7 @@ def _launch_from_dashboard(oidc: OidcCheck) -> None:
             "configured issuer, start the normal authorization code flow against that issuer "
             "(OIDC Core §4). Okta sends only iss: do not require target_link_uri.",
         )
+    return page
 
 
 @pytest.mark.parametrize(
@@ -287,10 +295,10 @@ def _launch_from_dashboard(oidc: OidcCheck) -> None:
 def test_signs_in_without_email_verified(oidc: OidcCheck, email_verified: bool | None) -> None:
     """The app signs the user in whatever email_verified says (the OIN: do not rely on it)."""
     oidc.op.arm(email_verified=email_verified)
-    oidc.sign_in()
+    page = oidc.sign_in()
     shown = "left out of" if email_verified is None else "false in"
     oidc.transcript.note(f"email_verified is {shown} /userinfo and the ID token")
-    ok, probe = oidc.signed_in()
+    ok, probe = oidc.signed_in(landing=page)
     if not ok:
         state = "absent" if email_verified is None else "false"
         raise fail(
@@ -326,8 +334,10 @@ def test_jit_creates_a_new_user_at_first_sign_in(oidc: OidcCheck) -> None:
     if not oidc.target.jit:
         pytest.skip("[oidc] jit = false: the app does not claim JIT provisioning")
     newcomer = _newcomer(oidc)
-    oidc.sign_in()
-    _signed_in_or_fail(oidc, "A new user is not created at first sign-in (JIT)", newcomer)
+    page = oidc.sign_in()
+    _signed_in_or_fail(
+        oidc, "A new user is not created at first sign-in (JIT)", newcomer, landing=page
+    )
 
 
 @pytest.mark.submission_tester("jit_idp_flow")
@@ -344,7 +354,10 @@ def test_jit_creates_a_new_user_from_the_okta_dashboard(oidc: OidcCheck) -> None
     if not oidc.target.initiate_login_uri:
         pytest.skip("no [oidc] initiate_login_uri: the app is not launched from the dashboard")
     newcomer = _newcomer(oidc)
-    _launch_from_dashboard(oidc)
+    page = _launch_from_dashboard(oidc)
     _signed_in_or_fail(
-        oidc, "A new user launched from the Okta dashboard is not created (JIT)", newcomer
+        oidc,
+        "A new user launched from the Okta dashboard is not created (JIT)",
+        newcomer,
+        landing=page,
     )

@@ -153,10 +153,16 @@ class SamlCheck:
         return b.post_form(self.acs, post_fields(xml, relay_state), note=note, decoded=decoded)
 
     def signed_in(
-        self, user: Mapping[str, str] | None = None, *, browser: Browser | None = None
+        self,
+        user: Mapping[str, str] | None = None,
+        *,
+        browser: Browser | None = None,
+        landing: Page | None = None,
     ) -> tuple[bool, Page]:
+        """Who is signed in (the probe); ``landing``: the page the ACS post just ended on,
+        read as the probe when it is the probe URL (see :func:`signed_in_as`)."""
         return signed_in_as(
-            browser or self.browser, self.ctx.url, self.probe, dict(user or self.user)
+            browser or self.browser, self.ctx.url, self.probe, dict(user or self.user), landing
         )
 
     def new_browser(self) -> Browser:
@@ -279,7 +285,7 @@ class SamlCheck:
             prepared = self.prepare(path, b)
             xml = self.idp.sign(self.spec(in_response_to=prepared.in_response_to))
             page = self.post(xml, prepared.relay_state, browser=b, note="control: genuine response")
-            ok, probe = self.signed_in(browser=b)
+            ok, probe = self.signed_in(browser=b, landing=page)
             detail = (
                 "a genuine response signed the test user in"
                 if ok
@@ -336,11 +342,15 @@ class SamlCheck:
             ) from None
 
     def probe_after(
-        self, prepared: Prepared, user: Mapping[str, str] | None = None
+        self,
+        prepared: Prepared,
+        user: Mapping[str, str] | None = None,
+        landing: Page | None = None,
     ) -> tuple[bool, Page]:
-        """Who is signed in on the prepared browser; an unreachable probe is inconclusive."""
+        """Who is signed in on the prepared browser (``landing``: where the delivery just
+        ended); an unreachable probe is inconclusive."""
         try:
-            return self.signed_in(user, browser=prepared.browser)
+            return self.signed_in(user, browser=prepared.browser, landing=landing)
         except BrowserError as exc:
             raise inconclusive(
                 "The signed-in probe could not be read",

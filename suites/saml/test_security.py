@@ -181,7 +181,7 @@ def _attempt(saml: SamlCheck, attack: Mutator, prepared: Prepared) -> None:
 
     if attack.replay:
         first = saml.deliver(prepared, xml, prepared.relay_state, "first use of a genuine response")
-        ok, probe = saml.probe_after(prepared)
+        ok, probe = saml.probe_after(prepared, landing=first)
         if not ok:
             # The path's control signed in, this very response did not: nothing to judge.
             raise inconclusive(
@@ -192,7 +192,7 @@ def _attempt(saml: SamlCheck, attack: Mutator, prepared: Prepared) -> None:
             )
         again = saml.prepare(prepared.path, saml.new_browser())
         page = saml.deliver(again, xml, prepared.relay_state, "the same response again (replay)")
-        ok, probe = saml.probe_after(again)
+        ok, probe = saml.probe_after(again, landing=page)
         if ok:
             raise fail(
                 "A replayed SAML response signs the user in again",
@@ -217,7 +217,7 @@ def _attempt(saml: SamlCheck, attack: Mutator, prepared: Prepared) -> None:
             )
         return
 
-    ok, probe = saml.probe_after(prepared, victim)
+    ok, probe = saml.probe_after(prepared, victim, landing=page)
     if attack.attack == "dtd_external_entity":
         assert saml.idp.canary is not None
         if saml.idp.canary.was_hit(token):

@@ -41,7 +41,7 @@ def test_signs_in_with_idp_initiated_sso(saml: SamlCheck) -> None:
     """A signed Okta response POSTed to the ACS (no RelayState) signs the test user in."""
     xml = saml.idp.sign(saml.spec())
     page = saml.post(xml)
-    ok, probe = saml.signed_in()
+    ok, probe = saml.signed_in(landing=page)
     if not ok:
         raise _not_signed_in(
             saml, "IdP-initiated sign-in does not work", saml.seen(page, xml, probe), SIGN_IN_FIX
@@ -54,7 +54,7 @@ def test_signs_in_with_idp_initiated_sso_and_relay_state(saml: SamlCheck) -> Non
     relay = saml.saml.relay_state or saml.probe.url
     xml = saml.idp.sign(saml.spec())
     page = saml.post(xml, relay)
-    ok, probe = saml.signed_in()
+    ok, probe = saml.signed_in(landing=page)
     if not ok:
         raise _not_signed_in(
             saml,
@@ -152,7 +152,7 @@ def test_signs_in_with_sp_initiated_sso(saml: SamlCheck) -> None:
     req = start_sp_initiated(saml)
     xml = saml.idp.sign(saml.spec(in_response_to=req.id))
     page = saml.post(xml, req.relay_state, note="IdP answers the AuthnRequest (HTTP-POST)")
-    ok, probe = saml.signed_in()
+    ok, probe = saml.signed_in(landing=page)
     if not ok:
         raise _not_signed_in(
             saml,
@@ -171,7 +171,7 @@ def test_declared_attributes_reach_the_app(saml: SamlCheck) -> None:
         pytest.skip("no attribute statements declared ([saml] attributes)")
     xml = saml.idp.sign(saml.spec())
     page = saml.post(xml)
-    ok, probe = saml.signed_in()
+    ok, probe = saml.signed_in(landing=page)
     if not ok:
         pytest.skip("the test user could not sign in; see saml.signs_in_with_idp_initiated_sso")
     missing = {
@@ -200,7 +200,7 @@ def test_signs_in_without_optional_attributes(saml: SamlCheck) -> None:
         pytest.skip("no optional attributes declared ([saml] optional_attributes)")
     xml = saml.idp.sign(saml.spec(leave_out=optional))
     page = saml.post(xml)
-    ok, probe = saml.signed_in()
+    ok, probe = saml.signed_in(landing=page)
     if not ok:
         raise _not_signed_in(
             saml,
@@ -226,7 +226,7 @@ def test_jit_creates_an_unknown_user(saml: SamlCheck) -> None:
     saml.transcript.note(f"Okta signs in a user the app has never seen: {newcomer['username']}")
     xml = saml.idp.sign(saml.spec(newcomer))
     page = saml.post(xml)
-    ok, probe = saml.signed_in(newcomer)
+    ok, probe = saml.signed_in(newcomer, landing=page)
     if not ok:
         raise fail(
             "Just-in-time provisioning does not sign in a new user",
@@ -236,8 +236,8 @@ def test_jit_creates_an_unknown_user(saml: SamlCheck) -> None:
         )
     again = saml.new_browser()
     xml2 = saml.idp.sign(saml.spec(newcomer))
-    saml.post(xml2, browser=again, note="the new user signs in a second time")
-    ok2, probe2 = saml.signed_in(newcomer, browser=again)
+    page2 = saml.post(xml2, browser=again, note="the new user signs in a second time")
+    ok2, probe2 = saml.signed_in(newcomer, browser=again, landing=page2)
     if not ok2:
         raise fail(
             "The JIT-created user cannot sign in again",
@@ -265,7 +265,7 @@ def test_jit_creates_an_unknown_user_with_sp_initiated_sso(saml: SamlCheck) -> N
     page = saml.post(
         xml, req.relay_state, note="IdP answers the AuthnRequest for a new user (HTTP-POST)"
     )
-    ok, probe = saml.signed_in(newcomer)
+    ok, probe = saml.signed_in(newcomer, landing=page)
     if not ok:
         raise fail(
             "Just-in-time provisioning does not sign in a new user who starts at the app",

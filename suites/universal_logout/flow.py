@@ -9,7 +9,10 @@ Verdict integrity (SPEC §10):
   expects a request to be refused also needs Okta's *genuine* request, from the same org to
   the same endpoint, to be accepted (HTTP 204): run once per process and sign-in protocol,
   and cached; refusals are tested through the first protocol (OIDC, then SAML) whose
-  control worked. Without one a refusal proves nothing: inconclusive.
+  control worked. Without one a refusal proves nothing: inconclusive. A refusal that leaves
+  the test user signed in keeps that session for the process's next refusal, which proves
+  it again with a fresh probe before sending its own request (a sign-in saved, never a
+  probe).
 * **Delivery.** The app answered the request (its status is seen and recorded); a request
   that got no answer is inconclusive.
 * **Identity.** The probe names the test user as a whole value (``roles.probe``).
@@ -71,6 +74,9 @@ class Controls:
     """The controls run so far in this process (one per sign-in protocol)."""
 
     results: dict[str, Control] = field(default_factory=dict)
+    #: The session the last refusal left signed in, by sign-in protocol: the next refusal
+    #: starts from it (after a fresh probe) instead of signing in again.
+    kept: dict[str, Session] = field(default_factory=dict)
 
 
 @dataclass
@@ -230,11 +236,39 @@ class LogoutCheck:
         """Sign the test user in through the protocol refusals are tested through (see
         :meth:`refusal_via`), send the request ``make`` builds for it, ask who is signed in."""
         via = self.refusal_via()
-        session = self.sign_in(via)
+        session = self.resume(via) or self.sign_in(via)
         request = make(via)
         answer = self.send(request)
         ok, probe = self.still_signed_in(session)
+        if ok:
+            self.controls.kept[via] = session
         return Attempt(via, request, answer, ok, probe)
+
+    def resume(self, via: Via) -> Session | None:
+        """The session an earlier refusal in this process left signed in, if the probe
+        (asked now, on this check's transcript) still names the test user; else None."""
+        session = self.controls.kept.pop(via, None)
+        if session is None:
+            return None
+        session.browser.transcript = self.transcript
+        try:
+            ok, _ = signed_in_as(
+                session.browser, self.ctx.url, session.probe, self.user_of(session)
+            )
+        except BrowserError as exc:
+            ok = False
+            self.transcript.note(f"The kept session's probe failed: {exc}")
+        if not ok:
+            self.transcript.note(
+                f"The session an earlier check left ({session.how}) is no longer signed in: "
+                "signing in again"
+            )
+            return None
+        self.transcript.note(
+            f"Signed in through {session.how}: the session an earlier refusal left; the "
+            "probe, asked now, names the user"
+        )
+        return session
 
     # -- sessions ----------------------------------------------------------------------------
 
@@ -265,7 +299,7 @@ class LogoutCheck:
         b = oidc.new_browser()
         try:
             page = oidc.start(oidc.url(oidc.target.login_url), "sign-in for the logout", browser=b)
-            ok, probe = signed_in_as(b, oidc.url, oidc.probe, oidc.user.fields())
+            ok, probe = signed_in_as(b, oidc.url, oidc.probe, oidc.user.fields(), page)
         except (CheckFailure, BrowserError) as exc:
             return [(None, False, str(exc).splitlines()[0])]
         detail = f"the sign-in ended with {page_excerpt(page)}\nprobe: {page_excerpt(probe)}"
@@ -281,7 +315,7 @@ class LogoutCheck:
                 prepared = saml.prepare(path, b)
                 xml = saml.idp.sign(saml.spec(in_response_to=prepared.in_response_to))
                 page = saml.post(xml, prepared.relay_state, browser=b, note="genuine response")
-                ok, probe = saml.signed_in(browser=b)
+                ok, probe = saml.signed_in(browser=b, landing=page)
             except (CheckFailure, BrowserError) as exc:
                 tried.append((None, False, f"{path}-initiated: {str(exc).splitlines()[0]}"))
                 continue
@@ -292,11 +326,14 @@ class LogoutCheck:
                 break
         return tried
 
+    def user_of(self, session: Session) -> dict[str, str]:
+        """The test user as the session's sign-in protocol names them."""
+        return self.oidc.user.fields() if session.via == "oidc" and self.oidc else self.user()
+
     def still_signed_in(self, session: Session) -> tuple[bool, Page]:
         """Who is signed in on the session's browser; an unreachable probe is inconclusive."""
-        user = self.oidc.user.fields() if session.via == "oidc" and self.oidc else self.user()
         try:
-            return signed_in_as(session.browser, self.ctx.url, session.probe, user)
+            return signed_in_as(session.browser, self.ctx.url, session.probe, self.user_of(session))
         except BrowserError as exc:
             raise inconclusive(
                 "The signed-in probe could not be read",

@@ -137,6 +137,19 @@ def test_reference_app_passes_every_universal_logout_check(runs: dict[str, Plugi
     notes = "\n".join(result.check(REFRESH)["notes"])
     assert "After the logout the refresh token was refused: " in notes
     assert "HTTP 400: error 'invalid_grant'" in notes
+    # A refusal leaves the user signed in: a later refusal of the same process starts from
+    # that session, proven again by a probe before its own request (no second sign-in).
+    reused = [
+        c
+        for c in result.readiness["checks"]
+        if any("the session an earlier refusal left" in n for n in c["notes"])
+    ]
+    assert reused, "no refusal reused the session an earlier refusal left"
+    for check in reused:
+        steps = [(e["method"], e.get("note", "")) for e in check["transcript"]]
+        hostile = next(i for i, (m, _) in enumerate(steps) if m == "POST")
+        assert steps[:hostile] == [("GET", "signed-in probe")], steps  # probe, then request
+        assert steps[hostile + 1] == ("GET", "signed-in probe"), steps
 
 
 def test_every_check_has_a_planted_flaw_that_proves_it_can_fail() -> None:
