@@ -62,6 +62,7 @@ class RunContext:
     #: Origins probed once per process: origin -> why it could not be reached (or None).
     reachability: dict[str, str | None] = field(default_factory=dict)
     _closers: list[Callable[[], None]] = field(default_factory=list)
+    _last_closers: list[Callable[[], None]] = field(default_factory=list)
     _shared: dict[type, object] = field(default_factory=dict)
 
     def shared(self, kind: type[_S], make: Callable[[], _S]) -> _S:
@@ -74,15 +75,18 @@ class RunContext:
         self._shared[kind] = made
         return made
 
-    def on_close(self, func: Callable[[], None]) -> None:
-        """Run ``func`` when the session ends (servers stop, ledgers clean up)."""
-        self._closers.append(func)
+    def on_close(self, func: Callable[[], None], *, last: bool = False) -> None:
+        """Run ``func`` when the session ends (servers stop, ledgers clean up). ``last``:
+        after every other closer (the in-process app, which the SCIM session's final
+        cleanup still talks to, whenever that session was made)."""
+        (self._last_closers if last else self._closers).append(func)
 
     def close(self) -> list[str]:
-        """Run the closers, newest first; return what went wrong (never raises)."""
+        """Run the closers, newest first, then the ``last`` ones; return what went wrong
+        (never raises)."""
         problems: list[str] = []
-        while self._closers:
-            func = self._closers.pop()
+        while self._closers or self._last_closers:
+            func = (self._closers or self._last_closers).pop()
             try:
                 func()
             except Exception as exc:  # noqa: BLE001 - every closer must get its turn
@@ -324,6 +328,18 @@ class OinRuntime:
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput["oin_seed"] = self.seed
         node.workerinput["oin_run_id"] = self.run_id
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
+        # Under xdist the SCIM data-safety check is decided on the controller, once every
+        # worker has finished: it reads every worker's journal (wiring/scim_workers.py).
+        dsession = self.config.pluginmanager.get_plugin("dsession")
+        if dsession is None or is_worker(self.config) or self.target.scim is None:
+            return (yield)
+        from oin_conformance.wiring.scim_workers import across_workers
+
+        with across_workers(self, dsession):
+            return (yield)
 
     # -- collection ----------------------------------------------------------------------
 

@@ -63,7 +63,9 @@ def oin_run(pytestconfig: pytest.Config) -> Iterator[RunContext]:
                 pytrace=False,
             )
         ctx.app_url = served.url
-        ctx.on_close(served.stop)
+        # Stopped after every other closer: the SCIM session (made by harness_info above,
+        # so registered earlier) still cleans up against the app at the session end.
+        ctx.on_close(served.stop, last=True)
     else:
         assert app.base_url is not None
         ctx.app_url = app.base_url.rstrip("/")

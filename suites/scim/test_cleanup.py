@@ -1,4 +1,8 @@
-"""Data safety: everything the run created is cleaned up (runs after every other check)."""
+"""Data safety: everything the run created is cleaned up (runs after every other check).
+
+Under pytest-xdist this check runs on one worker and sees that worker's ledger only; the
+controller decides it for the whole run once every worker has finished, from every
+worker's journal (:mod:`oin_conformance.wiring.scim_workers`)."""
 
 from __future__ import annotations
 
