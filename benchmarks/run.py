@@ -16,7 +16,8 @@ so that machine noise hits both alike, and reports the ratio of their medians:
   a delaying proxy on loopback) with -n 4 and -n 2 versus -n 0; also reports the HTTP
   requests the app received, per protocol and per check. Target: -n 4 <= 0.35x of -n 0.
 * ``scim-scale`` — the whole SCIM plan against the reference SCIM server seeded with 10,000
-  users and 1,000 groups versus an empty one: wall time and exchanges. Target <= 1.2x.
+  users and 1,000 groups versus an empty one: wall time and exchanges, and the harness's share
+  of the wall time (minus the time inside the server, timed there per request). Target <= 1.2x.
 * ``scim``     — the SCIM users plan against scim2-server versus scim2-tester's checks against
   the same server (needs scim2-tester, a benchmark-only dependency). Target <= 1.0x.
 """
@@ -419,14 +420,71 @@ def bench_signxml_floor(repeat: int) -> dict[str, object]:
     )  # fmt: skip
 
 
+class ServerClock:
+    """WSGI middleware (benchmark only): times the app inside the server process and says how
+    long in a ``Server-Timing: app;dur=<ms>`` response header, which the harness records in
+    each exchange of its transcript — so a check's server time is read off its transcript."""
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        begin = time.perf_counter()
+        answer: list[Any] = []
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            answer[:] = [status, list(headers)]
+            return lambda data: None
+
+        chunks = self.app(environ, capture)
+        try:
+            body = b"".join(chunks)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close:
+                close()
+        spent = (time.perf_counter() - begin) * 1000
+        start_response(answer[0], [*answer[1], ("Server-Timing", f"app;dur={spent:.3f}")])
+        return [body]
+
+
+def _server_ms(exchange: dict[str, Any]) -> float:
+    """The server's time for one recorded exchange (its Server-Timing header; 0 if none)."""
+    headers = exchange.get("response_headers") or {}
+    value = next((v for k, v in headers.items() if k.lower() == "server-timing"), "")
+    _, _, dur = str(value).partition("dur=")
+    try:
+        return float(dur.split(";")[0]) if dur else 0.0
+    except ValueError:
+        return 0.0
+
+
+def _request_shape(exchange: dict[str, Any]) -> str:
+    """``GET list``, ``GET filter``, ``GET id``, ``POST``, ``PATCH``, … of /Users or /Groups."""
+    from urllib.parse import parse_qs, urlsplit
+
+    url = urlsplit(str(exchange.get("url", "")))
+    parts = [p for p in url.path.split("/") if p]
+    kinds = [p for p in parts if p in ("Users", "Groups", "Roles", "Entitlements")]
+    kind = kinds[-1] if kinds else (parts[-1] if parts else "/")
+    item = bool(kinds) and parts[-1] != kind
+    method = str(exchange.get("method", "")).upper()
+    if method == "GET" and kinds and not item:
+        how = "filter" if "filter" in parse_qs(url.query) else "list"
+    else:
+        how = "id" if item else ""
+    return " ".join(x for x in (method, kind, how) if x)
+
+
 def bench_scim_scale(repeat: int, users: int = 10_000, groups: int = 1_000) -> dict[str, object]:
     """Reported, never asserted: the SCIM plan against scim2-server (the reference app's SCIM
     part, served on 127.0.0.1 by this process, seeded once before any timing) holding
     ``users`` users and ``groups`` groups of its own, versus the same server empty. Target
     <= 1.2x in wall time and exchanges, Okta's import (the one check that pages the whole
     list) aside. The plan's wall time is the sum of the SCIM checks' durations (pytest's
-    start-up is not part of it); exchanges are the checks' transcripts. At most 3 runs of
-    each, interleaved."""
+    start-up is not part of it); exchanges are the checks' transcripts. The server's share
+    is measured inside it (:class:`ServerClock`, per exchange); the harness's share is the
+    plan's wall time minus it (loopback HTTP included). At most 3 runs of each, interleaved."""
     import os
     import threading
 
@@ -446,23 +504,32 @@ def bench_scim_scale(repeat: int, users: int = 10_000, groups: int = 1_000) -> d
     }
     options = {"seeded": {"scim_users": users, "scim_groups": groups}, "empty": {}}
     servers = {}
+    seeding: dict[str, float] = {}
     for kind, opts in options.items():
+        begin = time.perf_counter()
         app = create_app({"scim": {"auth_mode": "bearer", "token": TOKEN}}, opts)
         # The target's test user is on both (as an ISV's own account is).
         seed_users(app.extensions["scim"], [User("ada@example.com", "ada@example.com", "Ada", "L")])
+        seeding[kind] = round(time.perf_counter() - begin, 2)
+        app.wsgi_app = ServerClock(app.wsgi_app)  # type: ignore[method-assign]
         servers[kind] = make_server("127.0.0.1", 0, app, threaded=True, request_handler=Quiet)
         threading.Thread(target=servers[kind].serve_forever, daemon=True).start()
     imports = ("scim.imports_users_as_okta_pages", "scim.imports_groups")
+    # Per run and kind: wall and server seconds, for the whole plan and without the imports.
     walls: dict[str, list[float]] = {"seeded": [], "empty": []}
     rest: dict[str, list[float]] = {"seeded": [], "empty": []}
+    server: dict[str, list[float]] = {"seeded": [], "empty": []}
+    server_rest: dict[str, list[float]] = {"seeded": [], "empty": []}
     per_check: dict[str, dict[str, int]] = {}
+    shapes: dict[str, dict[str, list[float]]] = {"seeded": {}, "empty": {}}
+    harness_by_check: dict[str, dict[str, list[float]]] = {"seeded": {}, "empty": {}}
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for n in range(max(1, min(repeat, 3))):
-                for kind, server in servers.items():
+                for kind, httpd in servers.items():
                     folder = Path(tmp) / f"{kind}-{n}"
                     folder.mkdir()
-                    url = f"http://127.0.0.1:{server.socket.getsockname()[1]}"
+                    url = f"http://127.0.0.1:{httpd.socket.getsockname()[1]}"
                     target = write_target(folder, url, username="ada@example.com")
                     subprocess.run(
                         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
@@ -472,14 +539,31 @@ def bench_scim_scale(repeat: int, users: int = 10_000, groups: int = 1_000) -> d
                     )  # fmt: skip
                     readiness = json.loads((folder / "reports" / "readiness.json").read_text())
                     scim = [c for c in readiness["checks"] if c["protocol"] == "scim"]
+                    spent = {
+                        c["id"]: sum(_server_ms(e) for e in c.get("transcript") or []) / 1000
+                        for c in scim
+                    }
                     walls[kind].append(sum(float(c.get("duration_s") or 0) for c in scim))
                     rest[kind].append(
                         sum(float(c.get("duration_s") or 0) for c in scim if c["id"] not in imports)
                     )
+                    server[kind].append(sum(spent.values()))
+                    server_rest[kind].append(
+                        sum(t for check, t in spent.items() if check not in imports)
+                    )
                     per_check[kind] = _exchanges({"checks": scim})[1]
+                    for c in scim:  # this check's harness seconds, run after run
+                        harness_by_check[kind].setdefault(c["id"], []).append(
+                            float(c.get("duration_s") or 0) - spent[c["id"]]
+                        )
+                    if n == 0:
+                        for check in scim:
+                            for exchange in check.get("transcript") or []:
+                                shape = shapes[kind].setdefault(_request_shape(exchange), [])
+                                shape.append(_server_ms(exchange))
     finally:
-        for server in servers.values():
-            server.shutdown()
+        for httpd in servers.values():
+            httpd.shutdown()
     exchanges = {kind: sum(counts.values()) for kind, counts in per_check.items()}
     without_import = {
         kind: sum(n for check, n in counts.items() if check not in imports)
@@ -490,16 +574,59 @@ def bench_scim_scale(repeat: int, users: int = 10_000, groups: int = 1_000) -> d
         for check, n in per_check["seeded"].items()
         if n != per_check["empty"].get(check, 0)
     }
-    median = {kind: statistics.median(t) for kind, t in walls.items()}
+    kinds = ("seeded", "empty")
+    median = {kind: statistics.median(walls[kind]) for kind in kinds}
+    median_rest = {kind: statistics.median(rest[kind]) for kind in kinds}
+    # The harness's share, run by run (wall minus server), then the median.
+    harness = {
+        kind: statistics.median(w - s for w, s in zip(walls[kind], server[kind], strict=True))
+        for kind in kinds
+    }
+    harness_rest = {
+        kind: statistics.median(
+            w - s for w, s in zip(rest[kind], server_rest[kind], strict=True)
+        )
+        for kind in kinds
+    }  # fmt: skip
+    by_shape = {
+        kind: {
+            shape: {
+                "n": len(ms),
+                "server_ms_total": round(sum(ms), 1),
+                "server_ms_mean": round(sum(ms) / len(ms), 2),
+            }
+            for shape, ms in sorted(shapes[kind].items(), key=lambda kv: -sum(kv[1]))
+        }
+        for kind in kinds
+    }
+    # Where the harness's own time grew most: (empty, seeded) median seconds per check.
+    check_medians = {
+        kind: {check: statistics.median(t) for check, t in harness_by_check[kind].items()}
+        for kind in kinds
+    }
+    harness_grew = sorted(
+        (
+            (check, round(check_medians["empty"].get(check, 0.0), 3), round(t, 3))
+            for check, t in check_medians["seeded"].items()
+        ),
+        key=lambda row: row[1] - row[2],
+    )[:6]
     result: dict[str, object] = {
         "benchmark": "scim-scale",
         "seeded": f"{users} users, {groups} groups",
+        "seeding_s": seeding,
         "seeded_plan_s": round(median["seeded"], 3),
         "empty_plan_s": round(median["empty"], 3),
         "ratio": round(median["seeded"] / median["empty"], 3),
-        "ratio_without_import": round(
-            statistics.median(rest["seeded"]) / statistics.median(rest["empty"]), 3
-        ),
+        "ratio_without_import": round(median_rest["seeded"] / median_rest["empty"], 3),
+        "server_s": {kind: round(statistics.median(server[kind]), 3) for kind in kinds},
+        "server_s_without_import": {
+            kind: round(statistics.median(server_rest[kind]), 3) for kind in kinds
+        },
+        "harness_s": {kind: round(harness[kind], 3) for kind in kinds},
+        "harness_ratio": round(harness["seeded"] / harness["empty"], 3),
+        "harness_s_without_import": {kind: round(harness_rest[kind], 3) for kind in kinds},
+        "harness_ratio_without_import": round(harness_rest["seeded"] / harness_rest["empty"], 3),
         "exchanges": exchanges,
         "exchange_ratio": round(exchanges["seeded"] / exchanges["empty"], 3),
         "exchanges_without_import": without_import,
@@ -507,7 +634,10 @@ def bench_scim_scale(repeat: int, users: int = 10_000, groups: int = 1_000) -> d
             without_import["seeded"] / without_import["empty"], 3
         ),
         "checks_with_more_exchanges": grew,
+        "harness_s_grew_most": harness_grew,
+        "server_time_by_request": by_shape,
         "target": "<= 1.2x (wall time and exchanges; Okta's import pages the whole list)",
+        "runs": len(walls["seeded"]),
     }
     print(json.dumps(result), flush=True)
     return result

@@ -309,6 +309,7 @@ def okta_import(check: ScimCheck, kind: Kind, max_pages: int = 200) -> Import:
     """
     what = "users" if kind == "User" else "groups"
     ids: list[str] = []
+    seen: set[str] = set()  # the ids of earlier pages (a repeat decides the check)
     total: Any = None
     pages = 0
     start = 1
@@ -330,8 +331,8 @@ def okta_import(check: ScimCheck, kind: Kind, max_pages: int = 200) -> Import:
             problem = f"{len(batch)} {what} on a page asked for count={IMPORT_PAGE_SIZE}"
         elif "startIndex" in data and data["startIndex"] != start:
             problem = f"startIndex {data['startIndex']!r} echoed for startIndex={start}"
-        elif set(batch_ids) & set(ids):
-            again = sorted(set(batch_ids) & set(ids))[:5]
+        elif seen.intersection(batch_ids):
+            again = sorted(seen.intersection(batch_ids))[:5]
             problem = f"the page at startIndex={start} repeats {what} of earlier pages: {again}"
         if problem:
             raise fail(
@@ -343,6 +344,7 @@ def okta_import(check: ScimCheck, kind: Kind, max_pages: int = 200) -> Import:
                 "pages.",
             )
         ids += batch_ids
+        seen.update(batch_ids)
         more = is_int(total) and start + IMPORT_PAGE_SIZE <= total
         if more and len(batch) < IMPORT_PAGE_SIZE:
             skipped = f"{start + len(batch)}-{start + IMPORT_PAGE_SIZE - 1}"

@@ -327,3 +327,70 @@ def test_rate_limit_and_slow_flaws(monkeypatch: pytest.MonkeyPatch) -> None:
     assert slept == []
     assert c.get("/scim/v2/Users?startIndex=1&count=2", headers=TOK).status_code == 200
     assert slept == [flaws_scim.SlowConnectionTest.DELAY]
+
+
+def _twin_client(monkeypatch: pytest.MonkeyPatch, storage: type[Any]) -> Any:
+    """The reference SCIM app over ``storage``, with predictable ids (in no creation order)
+    and a fixed clock, so two apps given the same requests answer byte for byte alike."""
+    import datetime
+    import hashlib
+
+    from fixtures.reference_app import scim_server
+
+    class Predictable(storage):
+        def __init__(self) -> None:
+            super().__init__()
+            self.clock = lambda: datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
+            self.made = 0
+
+        def generate_id(self, resource_type: Any, resource: Any) -> str:
+            self.made += 1
+            return hashlib.sha256(str(self.made).encode()).hexdigest()[:32]
+
+    monkeypatch.setattr(scim_server, "IndexedStorage", Predictable)
+    return app_client(BEARER)
+
+
+def test_indexed_storage_answers_as_scim2_servers_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reference server's storage (scim2-server's in-memory storage with an id-order index
+    for unfiltered pages) answers every list, page and lookup byte for byte as scim2-server's
+    own storage does, through creates and deletes, in SCIM 2.0 and 1.1."""
+    from scim2_server.memory import InMemoryStorage
+
+    from fixtures.reference_app.scim_storage import IndexedStorage
+
+    auth = BEARER["token"]
+    headers = {"Authorization": f"Bearer {auth}"}
+    answers: list[list[tuple[int, bytes]]] = []
+    for storage in (InMemoryStorage, IndexedStorage):
+        c = _twin_client(monkeypatch, storage)
+        seen: list[tuple[int, bytes]] = []
+        ids = []
+        for n in range(40):
+            user: dict[str, Any] = {"schemas": [USER_2], "userName": f"twin-{n:02d}@example.com"}
+            r = post(c, "/scim/v2/Users", user, f"Bearer {auth}")
+            assert r.status_code == 201, r.data
+            ids.append(r.get_json()["id"])
+            seen.append((r.status_code, r.data))
+        for n in range(4):
+            members = [{"value": i} for i in ids[n : n + 3]]
+            group = {"schemas": [GROUP_2], "displayName": f"twin-group-{n}", "members": members}
+            seen.append((post(c, "/scim/v2/Groups", group, f"Bearer {auth}").status_code, b""))
+        for gone in ids[5:12]:
+            seen.append((c.delete(f"/scim/v2/Users/{gone}", headers=headers).status_code, b""))
+        queries = [
+            "", "?startIndex=1&count=10", "?startIndex=11&count=10", "?startIndex=31&count=10",
+            "?count=0", "?startIndex=100&count=10", "?startIndex=0&count=5", "?count=2",
+            "?startIndex=7", '?filter=userName eq "TWIN-03@example.com"',
+            "?sortBy=userName&sortOrder=descending&count=5",
+        ]  # fmt: skip
+        for base in ("/scim/v2", "/scim/v1"):
+            for kind in ("Users", "Groups"):
+                for query in queries:
+                    r = c.get(f"{base}/{kind}{query}", headers=headers)
+                    seen.append((r.status_code, r.data))
+        answers.append(seen)
+    plain, indexed = answers
+    assert len(plain) == len(indexed)
+    for n, (a, b) in enumerate(zip(plain, indexed, strict=True)):
+        assert a == b, (n, a[1][:300], b[1][:300])

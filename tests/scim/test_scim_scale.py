@@ -2,7 +2,8 @@
 more exchanges than an empty one, except the pages Okta's import legitimately reads (and the
 pagination check's few, bounded pages). Nothing else lists the server: lookups go by filter
 or id, and the session-end sweep works from the journal. (Exchange counts, never wall time;
-``benchmarks/run.py --only scim-scale`` reports the time ratio.)"""
+``benchmarks/run.py --only scim-scale`` reports the time ratio, and
+the harness's share of it: wall time minus the time spent inside the server.)"""
 
 from __future__ import annotations
 
