@@ -397,8 +397,8 @@ def _resign(
     return sign_response(
         root,
         mode,  # type: ignore[arg-type]
-        key.key_pem if key else "",
-        None if key_value or not key else key.cert_pem,
+        key.private_key if key else "",  # loaded once per key pair, not once per signature
+        None if key_value or not key else [key.certificate],
         hmac_key=hmac_key,
     )
 
