@@ -16,6 +16,8 @@ membership updates, its Entitlements test, and the headers and bodies of Okta's 
 touched, and what it created is removed.
 """
 
+# First: the SCIM libraries, imported from a short call stack (see _preload).
+from oin_conformance.roles.scim import _preload  # noqa: F401
 from oin_conformance.roles.scim.auth import (
     Auth,
 )
