@@ -194,6 +194,18 @@ class OinRuntime:
                     "[oidc.provider] port is pinned, so this run does not use pytest-xdist "
                     "workers (one process must own the port); set port = 0 to run in parallel"
                 )
+            elif uses_xdist(config) and runtime.logout_ends_shared_sessions(config):
+                # Okta's Universal Logout request ends *every* session of the test user in
+                # the app. Workers share an app given by base_url (each worker serves its own
+                # with `serve`): a logout in one would end another's sign-in between its
+                # sign-in and its probe, failing a genuine sign-in or passing a forgery it
+                # accepted. The run stays in one process.
+                config.option.numprocesses = 0
+                runtime.notices.append(
+                    "[universal_logout] ends the test user's sessions in the app the workers "
+                    "would share, so this run does not use pytest-xdist workers; run "
+                    "-m 'not universal_logout' in parallel and -m universal_logout alone"
+                )
             wanted: list[str] = config.getoption("oin_check")
             if wanted and uses_xdist(config):
                 # The controller does not collect under xdist: check the selection against
@@ -323,6 +335,24 @@ class OinRuntime:
         """The target pins the OP's port: one process at a time may own it."""
         oidc = self.target.oidc
         return oidc is not None and oidc.provider.port != 0
+
+    def logout_ends_shared_sessions(self, config: pytest.Config) -> bool:
+        """Universal Logout checks may run, and against an app every worker shares (not one
+        each worker serves itself): ``-m`` and ``--oin-check`` are read, ``-k`` is not."""
+        if self.target.universal_logout is None or self.target.app.serve:
+            return False
+        wanted: list[str] = config.getoption("oin_check")
+        if wanted and not any(w.startswith("universal_logout.") for w in wanted):
+            return False
+        markexpr = str(config.getoption("markexpr", "") or "")
+        if markexpr:
+            from _pytest.mark.expression import Expression
+
+            try:
+                return bool(Expression.compile(markexpr).evaluate(_ul_marks))
+            except Exception:  # noqa: BLE001 - pytest reports a bad -m itself
+                return True
+        return True
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
@@ -562,6 +592,11 @@ def typed_failure(exc: BaseException | None) -> CheckFailure | None:
             "general.app_is_reachable), then re-run this check.",
         )
     return None
+
+
+def _ul_marks(name: str, /, **kwargs: str | int | bool | None) -> bool:
+    """The markers a Universal Logout check carries, for evaluating ``-m``."""
+    return name in ("universal_logout", "oin")
 
 
 def uses_xdist(config: pytest.Config) -> bool:
