@@ -83,6 +83,8 @@ class Controls:
     """The controls run so far in this process (one per path)."""
 
     results: dict[str, Control] = field(default_factory=dict)
+    #: The SP's signing certificates read from its metadata URL (once per process).
+    sp_certs: list[str] | None = None
 
 
 @dataclass
@@ -178,14 +180,22 @@ class SamlCheck:
         """The SP's signing certificates from its metadata (URL or file), if the target
         says where."""
         if self.saml.sp_metadata_url:
+            url = self.ctx.url(self.saml.sp_metadata_url)
+            if self.controls.sp_certs is not None:
+                self.transcript.note(f"SP metadata {url}: read earlier in this run")
+                return self.controls.sp_certs
             try:
-                page = (browser or self.browser).send(
-                    "GET", self.ctx.url(self.saml.sp_metadata_url), note="SP metadata"
-                )
+                page = (browser or self.browser).send("GET", url, note="SP metadata")
             except BrowserError:
                 return []
-            text = page.text
-        elif self.saml.sp_metadata_file:
+            try:
+                certs = sp_certs_from_metadata(page.text)
+            except SamlError:
+                return []
+            if page.status == 200 and certs:
+                self.controls.sp_certs = certs
+            return certs
+        if self.saml.sp_metadata_file:
             path = Path(self.saml.sp_metadata_file)
             if not path.is_absolute():
                 path = self.ctx.target.path.parent / path

@@ -376,6 +376,19 @@ def test_sp_initiated_transcript_shows_the_authn_request(runs: dict[str, PluginR
     assert "<samlp:AuthnRequest" in notes
     posts = [e for e in check["transcript"] if e["method"] == "POST"]
     assert "InResponseTo=" in posts[0]["decoded"]["SAML Response"]
+    # The SP's metadata (its signing certificate) is read once per process, not per check.
+    reads = [
+        e
+        for c in runs["clean"].readiness["checks"]
+        for e in c["transcript"]
+        if e.get("note") == "SP metadata"
+    ]
+    assert len(reads) == 1, [e["url"] for e in reads]
+    assert any(
+        "read earlier in this run" in n
+        for c in runs["clean"].readiness["checks"]
+        for n in c["notes"]
+    )
 
 
 @pytest.mark.slow
