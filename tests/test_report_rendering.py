@@ -379,6 +379,10 @@ def test_terminal_summary_without_colour_and_one_line_for_ci(passing: PluginRun)
     lines = passing.stdout.splitlines()
     assert [x for x in lines if x.startswith("OIN readiness:")] == [line]
     assert "BLOCKING" not in section and "advisory  " not in section
+    # One row per protocol, the status column aligned (universal_logout is the longest name).
+    rows = [x for x in section.splitlines() if x.split(" ", 1)[0] in data["protocols"]]
+    assert {x.split(" ", 1)[0] for x in rows} == set(data["protocols"]), rows
+    assert len({x.index("ready") for x in rows}) == 1, rows
 
 
 @pytest.mark.slow

@@ -365,9 +365,10 @@ class ReadinessReport:
         verdict = payload["verdict"]
         verdict_markup = VERDICT_MARKUP[verdict]
         tr.line(f"{payload['app_name']}: {VERDICT_TEXT[verdict]}", bold=True, **verdict_markup)
+        width = max((len(name) for name in payload["protocols"]), default=0)
         for name, v in payload["protocols"].items():
             status = v["status"]
-            tr.write(f"{name:<11} ")
+            tr.write(f"{name:<{width}} ")
             tr.write(f"{status.replace('_', ' '):<15}", **STATUS_MARKUP[status])
             tr.line(
                 f" {v['passed']} passed, {len(v['blocking_failures'])} blocking, "
