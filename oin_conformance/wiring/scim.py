@@ -32,9 +32,13 @@ from oin_conformance.roles.scim import (
     ScimClientError,
     Traffic,
 )
+from oin_conformance.roles.scim.gate import ChangeGate
 from oin_conformance.runtime import RunContext
 from oin_conformance.target import ScimTarget
 from oin_conformance.transcript import Transcript
+
+#: The run's lock file in the journal folder (one for every run on this state folder).
+GATE_FILE = "changes.lock"
 
 
 def say(text: str) -> None:
@@ -131,11 +135,37 @@ class ScimSession:
         self.pacing = RateLimitPolicy(budget=rate_limit_budget(ctx.timeout))
         #: What every client of this process sent (timings, 429s): the pacing checks read it.
         self.traffic = Traffic()
+        #: Other xdist workers of this run send to the same SCIM server: their changes are
+        #: held back while a check here pages it (roles/scim/gate.py), and the reverse.
+        self.gate: ChangeGate | None = (
+            ChangeGate(self.journal_dir / GATE_FILE, wait=max(30.0, 3 * ctx.timeout))
+            if worker and self.shared_with_other_processes
+            else None
+        )
         self._closed = False
         #: how many ledger entries there were at the last sweep (None: never swept)
         self._swept_at: int | None = None
         self._started = False
         self._old_term: Any = None
+
+    @property
+    def shared_with_other_processes(self) -> bool:
+        """Whether other processes of the run may send to this SCIM server: it is not part
+        of an app this process serves itself (``[app] serve``, a relative ``[scim]
+        base_url``)."""
+        own_app = bool(self.ctx.target.app.serve)
+        absolute = "://" in self.target.base_url
+        return absolute or not own_app
+
+    @contextlib.contextmanager
+    def listing(self) -> Iterator[bool]:
+        """While a check pages the server: True when no process of the run can change it
+        meanwhile (always, when no other process sends to it)."""
+        if self.gate is None:
+            yield True
+            return
+        with self.gate.listing() as quiet:
+            yield quiet
 
     @property
     def base_url(self) -> str:
@@ -160,6 +190,7 @@ class ScimSession:
             check=check,
             pacing=self.pacing,
             traffic=self.traffic,
+            gate=self.gate,
         )
 
     def start(self) -> None:

@@ -10,7 +10,14 @@ import pytest
 from oin_conformance.failures import fail
 from oin_conformance.roles.scim import ScimResult
 
-from .okta import ScimCheck, expect_list, expect_status, expect_valid, okta_import
+from .okta import (
+    ScimCheck,
+    expect_list,
+    expect_status,
+    expect_valid,
+    okta_import,
+    quiet_server,
+)
 
 
 def _member_ids(result: ScimResult) -> list[str]:
@@ -215,16 +222,17 @@ def test_imports_groups(scim: ScimCheck) -> None:
         name, gid = scim.must_create_group()
     else:
         name, gid = "", ""
-    done = okta_import(scim, "Group")
-    scim.transcript.note(
-        f"Okta's group import read {done.pages} page(s): {len(done.ids)} groups, "
-        f"totalResults {done.total!r}"
-    )
-    if gid and done.complete and gid not in done.ids:
-        raise fail(
-            "An existing group is not listed",
-            seen=f"{len(done.ids)} groups on {done.pages} page(s), not {gid}\n\n"
-            + scim.transcript.summary(3),
-            expected=f"group {name!r} ({gid}) in the list",
-            fix="List every group in GET /Groups.",
+    with quiet_server(scim):
+        done = okta_import(scim, "Group")
+        scim.transcript.note(
+            f"Okta's group import read {done.pages} page(s): {len(done.ids)} groups, "
+            f"totalResults {done.total!r}"
         )
+        if gid and done.complete and gid not in done.ids:
+            raise fail(
+                "An existing group is not listed",
+                seen=f"{len(done.ids)} groups on {done.pages} page(s), not {gid}\n\n"
+                + scim.transcript.summary(3),
+                expected=f"group {name!r} ({gid}) in the list",
+                fix="List every group in GET /Groups.",
+            )

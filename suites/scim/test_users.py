@@ -20,6 +20,7 @@ from .okta import (
     field,
     is_int,
     okta_import,
+    quiet_server,
 )
 
 
@@ -312,34 +313,35 @@ def test_imports_users_as_okta_pages(scim: ScimCheck) -> None:
     100 before the last makes Okta skip users, since it adds 100 to startIndex)."""
     scim.require("import_users")
     own = scim.must_create_user()[1] if scim.claims("create") else ""
-    done = okta_import(scim, "User")
-    scim.transcript.note(
-        f"Okta's import read {done.pages} page(s) of up to 100: {len(done.ids)} users, "
-        f"totalResults {done.total!r}"
-    )
-    if not done.complete:
+    with quiet_server(scim):
+        done = okta_import(scim, "User")
         scim.transcript.note(
-            f"Stopped after {done.pages} pages: every page so far was full and in order; the "
-            "rest of a server this large is not read"
+            f"Okta's import read {done.pages} page(s) of up to 100: {len(done.ids)} users, "
+            f"totalResults {done.total!r}"
         )
-        return
-    if own and own not in done.ids:
-        raise fail(
-            "Okta's import misses the user this check created",
-            seen=f"{done.pages} page(s), totalResults {done.total!r}, {len(done.ids)} users "
-            f"read, not {own}\n\n{scim.transcript.summary(4)}",
-            expected=f"the user {own} on one of the pages",
-            fix="List every user in GET /Users, in a stable order, and give totalResults as "
-            "the count of all of them.",
-        )
-    if is_int(done.total) and len(done.ids) != done.total:
-        raise fail(
-            "Okta's import reads another number of users than totalResults says",
-            seen=f"totalResults {done.total}, {len(done.ids)} users on {done.pages} page(s)"
-            f"\n\n{scim.transcript.summary(4)}",
-            expected="as many users on the pages as totalResults",
-            fix="Give totalResults as the number of all matching users (not of the page).",
-        )
+        if not done.complete:
+            scim.transcript.note(
+                f"Stopped after {done.pages} pages: every page so far was full and in order; the "
+                "rest of a server this large is not read"
+            )
+            return
+        if own and own not in done.ids:
+            raise fail(
+                "Okta's import misses the user this check created",
+                seen=f"{done.pages} page(s), totalResults {done.total!r}, {len(done.ids)} users "
+                f"read, not {own}\n\n{scim.transcript.summary(4)}",
+                expected=f"the user {own} on one of the pages",
+                fix="List every user in GET /Users, in a stable order, and give totalResults as "
+                "the count of all of them.",
+            )
+        if is_int(done.total) and len(done.ids) != done.total:
+            raise fail(
+                "Okta's import reads another number of users than totalResults says",
+                seen=f"totalResults {done.total}, {len(done.ids)} users on {done.pages} page(s)"
+                f"\n\n{scim.transcript.summary(4)}",
+                expected="as many users on the pages as totalResults",
+                fix="Give totalResults as the number of all matching users (not of the page).",
+            )
 
 
 #: The pagination check's pages: small ones (count=2), then Okta's size (count=100).
@@ -355,68 +357,70 @@ def test_paginates_with_total_results(scim: ScimCheck) -> None:
         created = {scim.must_create_user()[1] for _ in range(3)}
     else:
         created = set()
-    seen_ids: list[str] = []
-    start, count, total = 1, 2, None
-    pages = 0
-    complete = False
-    # A few small pages prove that paging works; then a few of Okta's own page size
-    # (count=100). A server with many users of its own is not read to the end here: Okta's
-    # import check does that, Okta's way.
-    while pages < PAGING_SMALL + PAGING_FULL:
-        count = 2 if pages < PAGING_SMALL else 100
-        result = scim.client.list_users(start, count, note=f"import page {pages + 1}")
-        expect_status(result, 200, "A page of GET /Users does not answer 200", "Serve paging.")
-        data = expect_list(scim, result)
-        batch = result.resources()
-        total = data.get("totalResults")
-        if len(batch) > count:
-            raise fail(
-                "A page holds more users than count",
-                seen=result.seen(),
-                expected=f"at most {count} users",
-                fix="Honour count.",
+    with quiet_server(scim):
+        seen_ids: list[str] = []
+        start, count, total = 1, 2, None
+        pages = 0
+        complete = False
+        # A few small pages prove that paging works; then a few of Okta's own page size
+        # (count=100). A server with many users of its own is not read to the end here: Okta's
+        # import check does that, Okta's way.
+        while pages < PAGING_SMALL + PAGING_FULL:
+            count = 2 if pages < PAGING_SMALL else 100
+            result = scim.client.list_users(start, count, note=f"import page {pages + 1}")
+            expect_status(result, 200, "A page of GET /Users does not answer 200", "Serve paging.")
+            data = expect_list(scim, result)
+            batch = result.resources()
+            total = data.get("totalResults")
+            if len(batch) > count:
+                raise fail(
+                    "A page holds more users than count",
+                    seen=result.seen(),
+                    expected=f"at most {count} users",
+                    fix="Honour count.",
+                )
+            if "startIndex" in data and data["startIndex"] != start:
+                raise fail(
+                    "The page echoes a different startIndex",
+                    seen=result.seen(),
+                    expected=f"startIndex {start}",
+                    fix="Return the startIndex that was asked for (1-based).",
+                )
+            seen_ids += [str(r.get("id")) for r in batch]
+            pages += 1
+            if not batch or not isinstance(total, int) or start + len(batch) > total:
+                complete = True
+                break
+            start += len(batch)
+        if not complete:
+            scim.transcript.note(
+                f"Stopped after {pages} pages: every page so far was in order; the rest of a "
+                "server this large is read by Okta's import check"
             )
-        if "startIndex" in data and data["startIndex"] != start:
+        missing = created - set(seen_ids) if complete else set()
+        if missing or (is_int(total) and len(set(seen_ids)) < len(seen_ids)):
             raise fail(
-                "The page echoes a different startIndex",
-                seen=result.seen(),
-                expected=f"startIndex {start}",
-                fix="Return the startIndex that was asked for (1-based).",
+                "Okta's import, paging by totalResults, misses users",
+                seen=(
+                    f"paged with count=2, then 100: {pages} page(s), totalResults {total!r}, "
+                    f"{len(seen_ids)} users read; missing the users this check created: "
+                    f"{sorted(missing)}; duplicates: {len(seen_ids) - len(set(seen_ids))}\n\n"
+                    f"{scim.transcript.summary(4)}"
+                ),
+                expected="every user exactly once, with totalResults = the number of users",
+                fix="Give totalResults as the count of all matching users (not of the page), "
+                "keep a stable order, and honour startIndex/count.",
             )
-        seen_ids += [str(r.get("id")) for r in batch]
-        pages += 1
-        if not batch or not isinstance(total, int) or start + len(batch) > total:
-            complete = True
-            break
-        start += len(batch)
-    if not complete:
-        scim.transcript.note(
-            f"Stopped after {pages} pages: every page so far was in order; the rest of a "
-            "server this large is read by Okta's import check"
-        )
-    missing = created - set(seen_ids) if complete else set()
-    if missing or (is_int(total) and len(set(seen_ids)) < len(seen_ids)):
-        raise fail(
-            "Okta's import, paging by totalResults, misses users",
-            seen=(
-                f"paged with count=2, then 100: {pages} page(s), totalResults {total!r}, "
-                f"{len(seen_ids)} users read; missing the users this check created: "
-                f"{sorted(missing)}; duplicates: {len(seen_ids) - len(set(seen_ids))}\n\n"
-                f"{scim.transcript.summary(4)}"
-            ),
-            expected="every user exactly once, with totalResults = the number of users",
-            fix="Give totalResults as the count of all matching users (not of the page), keep a "
-            "stable order, and honour startIndex/count.",
-        )
-    everything = scim.client.list_users(1, 100, note="one big page")
-    if everything.ok and is_int(everything.json_object.get("totalResults")) and is_int(total):
-        if everything.json_object["totalResults"] != total:
-            raise fail(
-                "totalResults depends on the page size",
-                seen=f"paged: {total}; one page of 100: {everything.json_object['totalResults']}",
-                expected="the same totalResults for every page size",
-                fix="Give totalResults as the count of all matching users.",
-            )
+        everything = scim.client.list_users(1, 100, note="one big page")
+        if everything.ok and is_int(everything.json_object.get("totalResults")) and is_int(total):
+            if everything.json_object["totalResults"] != total:
+                raise fail(
+                    "totalResults depends on the page size",
+                    seen=f"paged: {total}; one page of 100: "
+                    f"{everything.json_object['totalResults']}",
+                    expected="the same totalResults for every page size",
+                    fix="Give totalResults as the count of all matching users.",
+                )
 
 
 @pytest.mark.oin(requirement="SCIM-LOOKUP", severity="blocking")

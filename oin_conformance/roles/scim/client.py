@@ -4,6 +4,7 @@ lifted to their 2.0 form first)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -47,6 +48,7 @@ from oin_conformance.roles.scim.common import (
     Profile,
     ScimClientError,
 )
+from oin_conformance.roles.scim.gate import ChangeGate
 from oin_conformance.roles.scim.ledger import Ledger, LedgerEntry
 from oin_conformance.roles.scim.okta_requests import (
     active_patch_body,
@@ -247,6 +249,7 @@ class ScimClient:
         session: requests.Session | None = None,
         pacing: RateLimitPolicy | None = None,
         traffic: Traffic | None = None,
+        gate: ChangeGate | None = None,
     ) -> None:
         if version not in HEADERS:
             raise ValueError(f"SCIM version must be 2.0 or 1.1, not {version!r}")
@@ -266,6 +269,9 @@ class ScimClient:
         self.pacing = pacing or RateLimitPolicy()
         #: Where each exchange's time and each 429 is counted (shared by a run's clients).
         self.traffic = traffic if traffic is not None else Traffic()
+        #: Holds this client's changes back while another process of the run pages the
+        #: same server (:mod:`.gate`); None when no other process sends to it.
+        self.gate = gate
 
     def close(self) -> None:
         self.session.close()
@@ -325,17 +331,19 @@ class ScimClient:
             prepared = self.session.prepare_request(
                 requests.Request(method, url, data=data, headers=headers)
             )
+            gate = self.gate.changing(method) if self.gate else contextlib.nullcontext()
             try:
                 # recorded as it went on the wire (requests adds Host, Content-Length, Connection)
-                resp, text = recorded_exchange(
-                    self.session,
-                    prepared,
-                    self.transcript,
-                    url=url,
-                    timeout=self.timeout,
-                    max_body=MAX_BODY,
-                    note=note if attempt == 1 else f"{note} (attempt {attempt})".strip(),
-                )
+                with gate:
+                    resp, text = recorded_exchange(
+                        self.session,
+                        prepared,
+                        self.transcript,
+                        url=url,
+                        timeout=self.timeout,
+                        max_body=MAX_BODY,
+                        note=note if attempt == 1 else f"{note} (attempt {attempt})".strip(),
+                    )
             except BrowserError as exc:
                 return ScimResult(method, url, None, {}, "", error=exc.reason, rate_limits=events)
             finally:
