@@ -219,3 +219,38 @@ def test_another_workers_changes_wait_while_a_check_pages(tmp_path: Path, live_s
         "scim.imports_groups",
     ):
         assert checks[paging]["outcome"] == "passed", (paging, checks[paging].get("failure"))
+
+
+class _Session:
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+
+    def listing(self) -> Any:
+        import contextlib
+
+        return contextlib.nullcontext(self.quiet)
+
+
+class _Check:
+    def __init__(self, quiet: bool) -> None:
+        from oin_conformance.transcript import Transcript
+
+        self.session = _Session(quiet)
+        self.transcript = Transcript()
+
+
+@pytest.mark.parametrize("quiet", [True, False])
+def test_a_finding_made_while_others_kept_changing_the_server_is_inconclusive(
+    quiet: bool,
+) -> None:
+    from oin_conformance.failures import CheckFailure, Inconclusive, fail
+    from suites.scim.okta import quiet_server
+
+    check = _Check(quiet)
+    with pytest.raises(CheckFailure) as info, quiet_server(check):  # type: ignore[arg-type]
+        raise fail("totalResults depends on the page size", seen="5 vs 6", expected="=", fix="x")
+    assert isinstance(info.value, Inconclusive) is not quiet
+    assert info.value.title == "totalResults depends on the page size"
+    if not quiet:
+        assert "Other workers of this run were creating and deleting" in info.value.seen
+        assert any("kept changing" in n for n in check.transcript.notes)
