@@ -3,11 +3,16 @@ server, and the real plugin started in a subprocess (so it can be interrupted)."
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 TOKEN = "data-safety-token-31337"
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -66,3 +71,29 @@ def start_plugin(target: Path, *extra: str) -> subprocess.Popen[str]:
 
 def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@contextlib.contextmanager
+def standalone_server(folder: Path, flaws: str = "") -> Iterator[str]:
+    """The reference SCIM server in a process of its own (``flaws`` planted); its URL."""
+    from tests.conftest import FIXTURES
+
+    port_file = folder / "port"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reference_app.scim_standalone", "--token", TOKEN,
+         "--flaw", flaws, "--port-file", str(port_file)],
+        cwd=FIXTURES,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        for _ in range(400):
+            if port_file.exists() and port_file.read_text().strip():
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the standalone reference server did not start")
+        yield f"http://127.0.0.1:{port_file.read_text().strip()}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,8 +19,15 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import FIXTURES
-from tests.scim.safety import GROUP, JOURNAL, TOKEN, USER, start_plugin, write_target
+from tests.scim.safety import (
+    GROUP,
+    JOURNAL,
+    TOKEN,
+    USER,
+    standalone_server,
+    start_plugin,
+    write_target,
+)
 
 #: Failures in checks that create users and groups, and a server that errors on unknown ids
 #: (so cleanup cannot verify deletions the easy way).
@@ -53,25 +59,8 @@ class Server:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    port_file = tmp_path / "port"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "reference_app.scim_standalone", "--token", TOKEN,
-         "--flaw", FLAWS, "--port-file", str(port_file)],
-        cwd=FIXTURES,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        for _ in range(400):
-            if port_file.exists():
-                break
-            time.sleep(0.05)
-        else:
-            pytest.fail("the standalone reference server did not start")
-        yield Server(f"http://127.0.0.1:{port_file.read_text().strip()}")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with standalone_server(tmp_path, FLAWS) as url:
+        yield Server(url)
 
 
 def seed(server: Server) -> dict[str, list[str]]:

@@ -24,8 +24,7 @@ import requests
 from benchmarks.latency import DelayProxy
 from oin_conformance.roles.scim.gate import ChangeGate
 from oin_conformance.roles.serve import ServedApp
-from tests.conftest import FIXTURES
-from tests.scim.safety import TOKEN, USER, write_target
+from tests.scim.safety import TOKEN, USER, standalone_server, write_target
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="fcntl locks")
 
@@ -120,31 +119,15 @@ def test_this_process_may_change_the_server_while_it_pages(tmp_path: Path) -> No
 
 @pytest.fixture
 def live_server(tmp_path: Path) -> Iterator[str]:
-    port_file = tmp_path / "port"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "reference_app.scim_standalone", "--token", TOKEN,
-         "--port-file", str(port_file)],
-        cwd=FIXTURES,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        for _ in range(400):
-            if port_file.exists():
-                break
-            time.sleep(0.05)
-        else:
-            pytest.fail("the standalone reference server did not start")
+    with standalone_server(tmp_path) as url:
         # 30 ms a request, as a staging server is away: a page read overlaps the other
         # workers' creates and deletes, as it would in an ISV's run.
-        proxy = ServedApp(DelayProxy(("127.0.0.1", int(port_file.read_text())), delay_ms=30))
+        port = int(url.rsplit(":", 1)[1])
+        proxy = ServedApp(DelayProxy(("127.0.0.1", port), delay_ms=30))
         try:
             yield proxy.url
         finally:
             proxy.stop()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.mark.slow
