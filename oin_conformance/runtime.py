@@ -189,8 +189,7 @@ class OinRuntime:
                 # per-check state in that process: the whole run stays in one process.
                 # (xdist_group cannot express this under pytest 9.2: xdist renames node ids
                 # through a private attribute pytest no longer reads.)
-                config.option.numprocesses = 0
-                runtime.notices.append(
+                runtime.one_process(
                     "[oidc.provider] port is pinned, so this run does not use pytest-xdist "
                     "workers (one process must own the port); set port = 0 to run in parallel"
                 )
@@ -200,8 +199,7 @@ class OinRuntime:
                 # with `serve`): a logout in one would end another's sign-in between its
                 # sign-in and its probe, failing a genuine sign-in or passing a forgery it
                 # accepted. The run stays in one process.
-                config.option.numprocesses = 0
-                runtime.notices.append(
+                runtime.one_process(
                     "[universal_logout] ends the test user's sessions in the app the workers "
                     "would share, so this run does not use pytest-xdist workers; run "
                     "-m 'not universal_logout' in parallel and -m universal_logout alone"
@@ -335,6 +333,12 @@ class OinRuntime:
         """The target pins the OP's port: one process at a time may own it."""
         oidc = self.target.oidc
         return oidc is not None and oidc.provider.port != 0
+
+    def one_process(self, why: str) -> None:
+        """Run without pytest-xdist workers (``-n``/``--tx`` undone), saying ``why`` in the
+        header."""
+        self.config.option.numprocesses = 0
+        self.notices.append(why)
 
     def logout_ends_shared_sessions(self, config: pytest.Config) -> bool:
         """Universal Logout checks may run, and against an app every worker shares (not one

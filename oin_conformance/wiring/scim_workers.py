@@ -296,11 +296,7 @@ class WorkerLedgers:
         outcome, failure = verdict(view, self.base_prefix)
         calls = [(n, r) for n, r in self.held if r.when == "call"]
         if not calls:
-            if not view.clean:
-                self.notice(
-                    "the run left SCIM test data behind (read from every xdist worker's "
-                    f"journal after the run):\n{view.text()}"
-                )
+            self.say_leftovers(view, "read from every xdist worker's journal after the run")
             return
         amended: dict[tuple[str, str], str] = {}
         for node, rep in calls:
@@ -334,11 +330,8 @@ class WorkerLedgers:
             return None
         before = str(info.get("outcome", "passed"))
         if failure is None or before not in ("passed", "failed", "inconclusive"):
-            if not view.clean:  # an error or skip keeps its outcome; say what is left
-                self.notice(
-                    f"the run left SCIM test data behind (the check {CHECK_ID} ended "
-                    f"{before}):\n{view.text()}"
-                )
+            # An error or skip keeps its outcome; say what is left.
+            self.say_leftovers(view, f"the check {CHECK_ID} ended {before}")
             return None
         if _RANK[outcome] < _RANK[before]:
             return None  # never lowered: the worker's own finding stands
@@ -402,11 +395,12 @@ class WorkerLedgers:
     def leftovers_without_check(self) -> None:
         """Fallback (no hold): still say what the run left behind."""
         view = read_run_journals(self.folder, self.runtime.run_id)
+        self.say_leftovers(view, "read from every xdist worker's journal after the run")
+
+    def say_leftovers(self, view: RunJournals, how: str) -> None:
+        """A notice of what the run left behind, if anything (``how``: how it is known)."""
         if not view.clean:
-            self.notice(
-                "the run left SCIM test data behind (read from every xdist worker's journal "
-                f"after the run):\n{view.text()}"
-            )
+            self.notice(f"the run left SCIM test data behind ({how}):\n{view.text()}")
 
     def notice(self, text: str) -> None:
         line = f"oin-conformance SCIM: {self.runtime.context.redactor.text(text)}"

@@ -36,11 +36,6 @@ GRACE = OktaUser("grace@example.com", "grace@example.com", "Grace", "Hopper")
 
 
 @pytest.fixture(scope="module")
-def state(tmp_path_factory: pytest.TempPathFactory) -> StateFolder:
-    return StateFolder(tmp_path_factory.mktemp("state"))
-
-
-@pytest.fixture(scope="module")
 def op(state: StateFolder) -> Iterator[OktaOrgOP]:
     server = OktaOrgOP(
         keys=[state.keypair("op", "op"), state.keypair("op-next", "next")],
