@@ -375,6 +375,10 @@ class OinRuntime:
         with across_workers(self, dsession):
             return (yield)
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        readable_interrupt(excinfo)
+
     # -- collection ----------------------------------------------------------------------
 
     def _in_suites(self, path: Path) -> bool:
@@ -712,3 +716,23 @@ def check_meta(item: pytest.Item, suites: Path) -> dict[str, Any] | None:
 
 
 __all__ = ["OinRuntime", "RunContext", "check_meta", "suites_dir"]
+
+
+def readable_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    """Drop the traceback entries that have no line number from an interrupt's traceback.
+
+    Ctrl-C and SIGTERM (which the SCIM wiring turns into a KeyboardInterrupt so cleanup
+    runs) arrive between any two bytecodes. CPython 3.11+ gives some of them no line number
+    (``tb_lineno`` is None), and pytest's report of the interrupt then fails with a
+    TypeError: the run ends with an internal error and exit code 1 instead of "interrupted"
+    and 2. Such an entry has no source line to show, so nothing is lost by leaving it out.
+    """
+    kept = []
+    for entry in excinfo.traceback:
+        try:
+            entry.lineno  # noqa: B018 - the property fails on a missing line number
+        except TypeError:
+            continue
+        kept.append(entry)
+    if len(kept) != len(excinfo.traceback):
+        excinfo.traceback = type(excinfo.traceback)(kept)
