@@ -69,6 +69,26 @@ def start_plugin(target: Path, *extra: str) -> subprocess.Popen[str]:
     )  # fmt: skip
 
 
+def finish(proc: subprocess.Popen[str], timeout: float = 120) -> str:
+    """The run's output, once it has ended. A run still going after ``timeout`` seconds is
+    sent SIGABRT: pytest's faulthandler then prints where each of its threads was, and the
+    test fails with that, not with a bare timeout."""
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        try:
+            out, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            try:
+                out, _ = proc.communicate(timeout=10)
+            except subprocess.TimeoutExpired:  # a child of the run still holds its output
+                out = f"(no output: the run's exit code is {proc.poll()})"
+        pytest.fail(f"the run did not end within {timeout:.0f} s; where it was:\n{out[-20000:]}")
+    return out
+
+
 def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 

@@ -24,6 +24,7 @@ from tests.scim.safety import (
     JOURNAL,
     TOKEN,
     USER,
+    finish,
     standalone_server,
     start_plugin,
     write_target,
@@ -140,7 +141,7 @@ def test_existing_data_is_untouched_and_nothing_is_left(server: Server, tmp_path
 
     # 1. A whole run, with failing checks.
     proc = start_plugin(target)
-    out, _ = proc.communicate(timeout=180)
+    out = finish(proc, timeout=180)
     assert proc.returncode == 1, out  # blocking failures
     report = json.loads((tmp_path / "reports" / "readiness.json").read_text())
     failed = {c["id"] for c in report["checks"] if c["outcome"] == "failed"}
@@ -154,7 +155,7 @@ def test_existing_data_is_untouched_and_nothing_is_left(server: Server, tmp_path
         created = wait_for_run_data(server, names, proc, journal)
         assert created, "the run ended before it created anything"
         proc.send_signal(sig)
-        out, _ = proc.communicate(timeout=120)
+        out = finish(proc)
         assert proc.returncode == 2, (sig, out)  # pytest: interrupted
         assert snapshot(server, ids) == original, f"{sig!r}: data changed or left behind"
         assert not list(journal.glob("*.json")), f"{sig!r}: the journal says something is left"
@@ -175,7 +176,7 @@ def test_existing_data_is_untouched_and_nothing_is_left(server: Server, tmp_path
         assert {n.lower() for n in left} <= {n.lower() for n in recorded}
     # ... and the next run (even a one-check run) cleans it up first.
     proc = start_plugin(target, "--oin-check", "scim.answers_okta_connection_test")
-    out, _ = proc.communicate(timeout=120)
+    out = finish(proc)
     assert proc.returncode == 0, out
     assert snapshot(server, ids) == original, "leftovers of the killed run were not cleaned"
     assert not list(journal.glob("*.json"))

@@ -17,7 +17,6 @@ import json
 import os
 import random
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -29,7 +28,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.test import Client
 
 from fixtures.reference_app.app import create_app
-from tests.scim.safety import GROUP, JOURNAL, TOKEN, USER, start_plugin, write_target
+from tests.scim.safety import GROUP, JOURNAL, TOKEN, USER, finish, start_plugin, write_target
 
 SEEDED = 1000
 #: Interrupted runs: half Ctrl-C, half SIGTERM, in the seeded random order.
@@ -144,11 +143,6 @@ def journal_names(folder: Path) -> set[str]:
         for entry in json.loads(path.read_text())["entries"]:
             names.update(n.lower() for n in entry["names"])
     return names
-
-
-def finish(proc: subprocess.Popen[str], timeout: float = 120) -> str:
-    out, _ = proc.communicate(timeout=timeout)
-    return out
 
 
 def mentioned(report: dict[str, Any], names: Iterable[str]) -> set[str]:
