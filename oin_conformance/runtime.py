@@ -6,6 +6,7 @@ Registered as a plugin object by :mod:`oin_conformance.plugin` only when a targe
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import importlib.util
 import random
@@ -166,6 +167,8 @@ class OinRuntime:
         #: This run created the report folder (removed again, if empty, when no report
         #: is written).
         self.created_report_dir = False
+        #: What pytest_unconfigure undoes (the run's Ctrl-C handler).
+        self._on_unconfigure = contextlib.ExitStack()
 
     @classmethod
     def start(cls, config: pytest.Config, path: Path, named_by: str = "--oin-target") -> OinRuntime:
@@ -374,6 +377,15 @@ class OinRuntime:
 
         with across_workers(self, dsession):
             return (yield)
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        # Ctrl-C never strands a lock the cleanup and the report still need (interrupts.py).
+        from oin_conformance.interrupts import safe_ctrl_c
+
+        self._on_unconfigure.enter_context(safe_ctrl_c())
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self._on_unconfigure.close()
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:

@@ -22,6 +22,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "names.py": (),
     "advisories.py": (),
     "failures.py": (),
+    "interrupts.py": (),
     "transcript.py": (),
     "state.py": (),
     "target.py": (),
@@ -55,8 +56,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
 RUN_LAYERS = ("runtime.py", "session_fixtures.py", "catalogue.py", "wiring/", "cli.py", "docs.py")
 #: Third-party modules only the pytest-facing layers may import.
 PYTEST_MODULES = ("pytest", "_pytest", "pytest_html", "xdist")
-PYTEST_FREE = ("names.py", "advisories.py", "failures.py", "transcript.py", "state.py", "target.py",
-               "requirements/", "roles/", "attacks/")  # fmt: skip
+PYTEST_FREE = ("names.py", "advisories.py", "failures.py", "interrupts.py", "transcript.py",
+               "state.py", "target.py", "requirements/", "roles/", "attacks/")  # fmt: skip
 
 
 def imports_of(path: Path, *, counting_type_checking: bool = True) -> list[tuple[str, bool]]:

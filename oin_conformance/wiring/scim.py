@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+from oin_conformance.interrupts import deliver
+from oin_conformance.interrupts import prepare as prepare_interrupts
 from oin_conformance.roles.scim import (
     JOURNAL_DIR,
     Auth,
@@ -80,10 +82,13 @@ def shielded(first: Callable[[int], None] | None = None) -> Iterator[None]:
     def hold(signum: int, frame: Any) -> None:
         received.append(signum)
         if len(received) > 1:
-            raise CleanupStopped(signal.Signals(signum).name)
+            # (not inside lock code: a signal it sends again lands here again)
+            deliver(signum, frame, lambda: CleanupStopped(signal.Signals(signum).name))
+            return
         if first is not None:
             first(signum)
 
+    prepare_interrupts()
     previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     for s in previous:
         signal.signal(s, hold)
@@ -220,9 +225,10 @@ class ScimSession:
         if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
 
             def on_term(signum: int, frame: Any) -> None:
-                raise KeyboardInterrupt("SIGTERM")
+                deliver(signum, frame, lambda: KeyboardInterrupt("SIGTERM"))
 
             self._old_term = signal.SIG_DFL
+            prepare_interrupts()
             signal.signal(signal.SIGTERM, on_term)
 
     def clean_after(self, client: ScimClient, check: str) -> CleanupReport:
