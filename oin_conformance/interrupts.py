@@ -88,6 +88,7 @@ class _Waiting:
 
     def __init__(self, now: float) -> None:
         self.since = now
+        self.last = now
         self.place: tuple[int, int] = (0, -1)
         self.place_since = now
 
@@ -107,7 +108,11 @@ def deliver(signum: int, frame: FrameType | None, error: Callable[[], BaseExcept
     lock code (:func:`in_lock_code`), have the signal sent again shortly and return."""
     if _resender is not None and frame is not None and in_lock_code(frame):
         now = time.monotonic()
-        waiting = _waiting.setdefault(signum, _Waiting(now))
+        waiting = _waiting.get(signum)
+        if waiting is None or now - waiting.last > STUCK_WAIT:
+            # A new signal (an earlier one was sent again and then taken by another handler).
+            waiting = _waiting[signum] = _Waiting(now)
+        waiting.last = now
         place = (id(frame.f_code), frame.f_lasti)
         if place != waiting.place:
             waiting.place, waiting.place_since = place, now

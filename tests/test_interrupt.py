@@ -21,6 +21,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 from types import FrameType
 
@@ -233,11 +234,15 @@ def test_an_interrupt_in_lock_code_waits_and_is_sent_again(
     assert asked == [signal.SIGINT]
     with pytest.raises(KeyboardInterrupt):
         interrupts.deliver(signal.SIGINT, sys._getframe(), KeyboardInterrupt)
+    # A signal long after an earlier one that another handler took is a new one: it waits.
+    interrupts._waiting[signal.SIGINT] = interrupts._Waiting(time.monotonic() - 100)
+    interrupts.deliver(signal.SIGINT, frame, KeyboardInterrupt)
+    assert asked == [signal.SIGINT, signal.SIGINT]
     # Stuck at one place in lock code for longer than STUCK_WAIT: raised there.
     monkeypatch.setattr(interrupts, "STUCK_WAIT", 0.0)
     with pytest.raises(KeyboardInterrupt):
         interrupts.deliver(signal.SIGINT, frame, KeyboardInterrupt)
-    assert asked == [signal.SIGINT]
+    assert asked == [signal.SIGINT, signal.SIGINT]
 
 
 def test_the_runtime_installs_its_ctrl_c_handler_for_the_session_only() -> None:
