@@ -15,6 +15,11 @@ helper thread started beforehand, woken through a pipe: nothing in the signal ha
 a lock), and the handler decides again. A main thread that stays at one place in such code
 (waiting for a lock or an event) for :data:`STUCK_WAIT` seconds gets the interrupt there, as
 it would without this module; one that keeps moving through it does after :data:`MAX_WAIT`.
+
+An interrupt can also be lost: raised while Python runs a ``__del__`` method or a garbage
+collector's callback, it is printed as "Exception ignored" and the run goes on. So every
+interrupt stays *unanswered* until the run has seen it (:func:`answered`); the runtime asks
+:func:`unanswered` after each check and interrupts the run there if it was lost.
 """
 
 from __future__ import annotations
@@ -75,7 +80,7 @@ class _Resender:
             if not data:
                 return
             time.sleep(RETRY_DELAY)
-            if self._main is not None:
+            if self._main is not None and _unanswered:
                 with contextlib.suppress(OSError, ValueError, ProcessLookupError):
                     signal.pthread_kill(self._main, data[0])
 
@@ -94,6 +99,19 @@ class _Waiting:
 
 
 _waiting: dict[int, _Waiting] = {}
+#: The signals delivered (raised, or waiting to be) that the run has not seen yet.
+_unanswered: set[int] = set()
+
+
+def unanswered() -> bool:
+    """An interrupt was delivered and the run has not seen it (it may have been lost)."""
+    return bool(_unanswered)
+
+
+def answered() -> None:
+    """The run has seen the interrupt (it reached pytest): nothing is sent again."""
+    _unanswered.clear()
+    _waiting.clear()
 
 
 def prepare() -> None:
@@ -106,6 +124,7 @@ def prepare() -> None:
 def deliver(signum: int, frame: FrameType | None, error: Callable[[], BaseException]) -> None:
     """From a signal handler: raise ``error()`` now, or, while the main thread is inside
     lock code (:func:`in_lock_code`), have the signal sent again shortly and return."""
+    _unanswered.add(signum)
     if _resender is not None and frame is not None and in_lock_code(frame):
         now = time.monotonic()
         waiting = _waiting.get(signum)
@@ -139,6 +158,7 @@ def safe_ctrl_c() -> Iterator[None]:
         yield
         return
     prepare()
+    answered()  # nothing of an earlier run in this process
     previous: Any = signal.signal(signal.SIGINT, on_interrupt)
     try:
         yield

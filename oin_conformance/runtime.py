@@ -387,8 +387,29 @@ class OinRuntime:
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self._on_unconfigure.close()
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(
+        self, item: pytest.Item, nextitem: pytest.Item | None
+    ) -> Generator[None, object, object]:
+        from oin_conformance import interrupts
+
+        try:
+            result = yield
+        except KeyboardInterrupt:
+            interrupts.answered()
+            raise
+        if interrupts.unanswered():
+            # The interrupt was raised where Python ignores exceptions (a __del__ method, a
+            # garbage collector's callback) and the check went on: the run stops here.
+            interrupts.answered()
+            raise KeyboardInterrupt("interrupted")
+        return result
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        from oin_conformance import interrupts
+
+        interrupts.answered()
         readable_interrupt(excinfo)
 
     # -- collection ----------------------------------------------------------------------

@@ -24,6 +24,7 @@ import threading
 import time
 from pathlib import Path
 from types import FrameType
+from typing import Any, cast
 
 import pytest
 
@@ -251,3 +252,65 @@ def test_the_runtime_installs_its_ctrl_c_handler_for_the_session_only() -> None:
         assert signal.getsignal(signal.SIGINT) is interrupts.on_interrupt
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     assert "pytest_sessionstart" in vars(OinRuntime)
+
+
+#: An interrupt raised inside a __del__ method: Python prints "Exception ignored" and goes on.
+LOST = textwrap.dedent(
+    """
+    import signal
+    from oin_conformance import interrupts
+
+    handler = interrupts.safe_ctrl_c()
+    handler.__enter__()
+
+
+    class Collected:
+        def __del__(self):
+            signal.raise_signal(signal.SIGINT)
+
+
+    Collected()
+    print("went on;", "unanswered" if interrupts.unanswered() else "answered", flush=True)
+    """
+)
+
+
+def test_an_interrupt_python_ignores_stays_unanswered(tmp_path: Path) -> None:
+    script = tmp_path / "lost.py"
+    script.write_text(LOST)
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PYTHONPATH": str(Path(__file__).resolve().parents[1]), "PATH": "/usr/bin:/bin"},
+        check=False,
+    )
+    assert "Exception ignored" in done.stderr and "KeyboardInterrupt" in done.stderr
+    assert done.stdout.strip() == "went on; unanswered", done.stdout + done.stderr
+
+
+def drive(pending: bool, raised: BaseException | None = None) -> None:
+    """OinRuntime's pytest_runtest_protocol wrapper around one check."""
+    interrupts.answered()
+    if pending:
+        interrupts._unanswered.add(signal.SIGINT)
+    wrapper = OinRuntime.pytest_runtest_protocol(cast(Any, None), cast(Any, None), None)
+    next(wrapper)
+    try:
+        if raised is not None:
+            wrapper.throw(raised)
+        else:
+            wrapper.send(True)
+    except StopIteration:
+        pass
+    finally:
+        assert not interrupts.unanswered()
+
+
+def test_a_lost_interrupt_stops_the_run_after_the_check() -> None:
+    drive(pending=False)
+    with pytest.raises(KeyboardInterrupt, match="interrupted"):
+        drive(pending=True)
+    with pytest.raises(KeyboardInterrupt, match="SIGTERM"):  # seen: answered, raised on
+        drive(pending=True, raised=KeyboardInterrupt("SIGTERM"))
