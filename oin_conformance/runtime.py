@@ -402,7 +402,9 @@ class OinRuntime:
             # The interrupt was raised where Python ignores exceptions (a __del__ method, a
             # garbage collector's callback) and the check went on: the run stops here.
             interrupts.answered()
-            raise KeyboardInterrupt("interrupted")
+            raise KeyboardInterrupt(
+                "interrupted (the signal reached a part of the check that ignores it)"
+            )
         return result
 
     @pytest.hookimpl(tryfirst=True)
@@ -748,9 +750,6 @@ def check_meta(item: pytest.Item, suites: Path) -> dict[str, Any] | None:
     }
 
 
-__all__ = ["OinRuntime", "RunContext", "check_meta", "suites_dir"]
-
-
 def readable_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
     """Drop the traceback entries that have no line number from an interrupt's traceback.
 
@@ -769,3 +768,6 @@ def readable_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         kept.append(entry)
     if len(kept) != len(excinfo.traceback):
         excinfo.traceback = type(excinfo.traceback)(kept)
+
+
+__all__ = ["OinRuntime", "RunContext", "check_meta", "suites_dir"]
