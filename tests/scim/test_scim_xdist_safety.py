@@ -57,9 +57,12 @@ def html_text(result: PluginRun) -> str:
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", raw)))
 
 
-def test_without_a_flaw_two_workers_leave_nothing_and_the_check_passes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("dist", ["load", "worksteal"])
+def test_without_a_flaw_two_workers_leave_nothing_and_the_check_passes(
+    tmp_path: Path, dist: str
+) -> None:
     target = scim_target(tmp_path)
-    result = run(target, "-n", "2")
+    result = run(target, "-n", "2", "--dist", dist)
     assert "bringing up nodes" in result.stdout, result.stdout[-2000:]
     assert_ready(result)  # no false failure, in particular not of the data-safety check
     check = result.check(CHECK_ID)
@@ -73,14 +76,17 @@ def test_without_a_flaw_two_workers_leave_nothing_and_the_check_passes(tmp_path:
     assert journals(tmp_path) == []
 
 
-@pytest.mark.parametrize("worker", ["gw0", "gw1"])
+@pytest.mark.parametrize(
+    ("worker", "dist"), [("gw0", "load"), ("gw1", "load"), ("gw1", "worksteal")]
+)
 def test_one_workers_leftovers_fail_the_check_whichever_worker_ran_it(
-    tmp_path: Path, worker: str
+    tmp_path: Path, worker: str, dist: str
 ) -> None:
     """Exactly one worker (``worker``) cannot clean up: its leftovers are the check's finding
-    (listed by worker, prefix and journal), also when the check ran on the other worker."""
+    (listed by worker, prefix and journal), also when the check ran on the other worker, and
+    with the scheduler that moves checks between workers (``--dist worksteal``)."""
     target = scim_target(tmp_path, flaw=f"scim_keeps_data_of:-{worker}-")
-    result = run(target, "-n", "2")
+    result = run(target, "-n", "2", "--dist", dist)
     assert "bringing up nodes" in result.stdout, result.stdout[-2000:]
     # Only the worker whose data the server keeps left a journal; it lists what is left.
     left = journals(tmp_path)
