@@ -34,10 +34,13 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
 
-#: How long an interrupt waits for a main thread that stays at one place in lock code.
-STUCK_WAIT = 1.0
+#: How long an interrupt waits for a main thread that stays at one place in lock code (a
+#: blocking wait, such as pytest-xdist's controller waiting for its workers' events).
+STUCK_WAIT = 0.2
 #: How long an interrupt waits for a main thread that keeps moving through lock code.
 MAX_WAIT = 10.0
+#: A signal this long after the last wait of the same signal is a new one.
+NEW_SIGNAL_AFTER = 1.0
 #: The pause before the signal is sent again.
 RETRY_DELAY = 0.005
 
@@ -128,7 +131,7 @@ def deliver(signum: int, frame: FrameType | None, error: Callable[[], BaseExcept
     if _resender is not None and frame is not None and in_lock_code(frame):
         now = time.monotonic()
         waiting = _waiting.get(signum)
-        if waiting is None or now - waiting.last > STUCK_WAIT:
+        if waiting is None or now - waiting.last > NEW_SIGNAL_AFTER:
             # A new signal (an earlier one was sent again and then taken by another handler).
             waiting = _waiting[signum] = _Waiting(now)
         waiting.last = now
@@ -166,3 +169,6 @@ def safe_ctrl_c() -> Iterator[None]:
         with contextlib.suppress(ValueError):
             if signal.getsignal(signal.SIGINT) is on_interrupt:
                 signal.signal(signal.SIGINT, previous)
+        # A Ctrl-C still waiting when the run has ended is not sent again: it would only
+        # meet Python's own handler during the shut-down.
+        answered()

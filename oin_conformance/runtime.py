@@ -379,7 +379,11 @@ class OinRuntime:
             return (yield)
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        # Ctrl-C never strands a lock the cleanup and the report still need (interrupts.py).
+        # Ctrl-C never strands a lock the cleanup and the report still need (interrupts.py),
+        # in every process that runs checks (not in pytest-xdist's controller, which runs
+        # none and waits on its workers' events: there pytest-xdist handles Ctrl-C itself).
+        if uses_xdist(self.config) and not is_worker(self.config):
+            return
         from oin_conformance.interrupts import safe_ctrl_c
 
         self._on_unconfigure.enter_context(safe_ctrl_c())

@@ -250,7 +250,9 @@ def test_the_runtime_installs_its_ctrl_c_handler_for_the_session_only() -> None:
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     with interrupts.safe_ctrl_c():
         assert signal.getsignal(signal.SIGINT) is interrupts.on_interrupt
+        interrupts._unanswered.add(signal.SIGINT)  # still waiting when the run ends
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert not interrupts.unanswered()  # not sent again into the shut-down
     assert "pytest_sessionstart" in vars(OinRuntime)
 
 
@@ -314,3 +316,31 @@ def test_a_lost_interrupt_stops_the_run_after_the_check() -> None:
         drive(pending=True)
     with pytest.raises(KeyboardInterrupt, match="SIGTERM"):  # seen: answered, raised on
         drive(pending=True, raised=KeyboardInterrupt("SIGTERM"))
+
+
+@pytest.mark.parametrize(
+    ("option", "worker", "installed"),
+    [
+        ({"numprocesses": 0}, False, True),  # one process
+        ({"numprocesses": 2}, True, True),  # a pytest-xdist worker
+        ({"numprocesses": 2}, False, False),  # pytest-xdist's controller: runs no check
+    ],
+)
+def test_the_runtime_installs_it_in_every_process_that_runs_checks(
+    option: dict[str, int], worker: bool, installed: bool
+) -> None:
+    import contextlib
+    from types import SimpleNamespace
+
+    config = SimpleNamespace(option=SimpleNamespace(**option))
+    if worker:
+        config.workerinput = {}
+    runtime = cast(Any, OinRuntime.__new__(OinRuntime))
+    runtime.config = config
+    runtime._on_unconfigure = contextlib.ExitStack()
+    runtime.pytest_sessionstart(None)
+    try:
+        assert (signal.getsignal(signal.SIGINT) is interrupts.on_interrupt) is installed
+    finally:
+        runtime.pytest_unconfigure(config)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
