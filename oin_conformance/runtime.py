@@ -19,7 +19,7 @@ from urllib.parse import urljoin
 
 import pytest
 
-from oin_conformance import __version__, catalogue
+from oin_conformance import __version__, catalogue, interrupts
 from oin_conformance.advisories import advisories
 from oin_conformance.failures import CheckFailure, Inconclusive
 from oin_conformance.names import SEVERITIES
@@ -384,9 +384,7 @@ class OinRuntime:
         # none and waits on its workers' events: there pytest-xdist handles Ctrl-C itself).
         if uses_xdist(self.config) and not is_worker(self.config):
             return
-        from oin_conformance.interrupts import safe_ctrl_c
-
-        self._on_unconfigure.enter_context(safe_ctrl_c())
+        self._on_unconfigure.enter_context(interrupts.safe_ctrl_c())
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self._on_unconfigure.close()
@@ -395,8 +393,6 @@ class OinRuntime:
     def pytest_runtest_protocol(
         self, item: pytest.Item, nextitem: pytest.Item | None
     ) -> Generator[None, object, object]:
-        from oin_conformance import interrupts
-
         try:
             result = yield
         except KeyboardInterrupt:
@@ -413,8 +409,6 @@ class OinRuntime:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
-        from oin_conformance import interrupts
-
         interrupts.answered()
         readable_interrupt(excinfo)
 

@@ -15,6 +15,7 @@ wherever it lands, and never leaves a lock held that the cleanup needs.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import signal
 import subprocess
@@ -23,13 +24,22 @@ import textwrap
 import threading
 import time
 from pathlib import Path
-from types import FrameType
+from types import FrameType, SimpleNamespace
 from typing import Any, cast
 
 import pytest
 
 from oin_conformance import interrupts
 from oin_conformance.runtime import OinRuntime, readable_interrupt
+
+#: The checkout, on the child processes' path (oin_conformance from source).
+REPO = Path(__file__).resolve().parents[1]
+
+
+def child_env(pythonpath: Path) -> dict[str, str]:
+    """A child Python's environment: ``pythonpath`` only, nothing of this process."""
+    return {"PYTHONPATH": str(pythonpath), "PATH": "/usr/bin:/bin"}
+
 
 #: A test that raises KeyboardInterrupt through a frame whose traceback entry has no line
 #: number (an instruction offset past the end of the code: CPython reports None for it).
@@ -73,7 +83,7 @@ def run(tmp_path: Path, *plugins: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=60,
-        env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        env=child_env(tmp_path),
         check=False,
     )
 
@@ -168,7 +178,7 @@ def interrupt_loop(tmp_path: Path, mode: str, signum: int) -> int:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={"PYTHONPATH": str(Path(__file__).resolve().parents[1]), "PATH": "/usr/bin:/bin"},
+        env=child_env(REPO),
     )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "ready"
@@ -285,7 +295,7 @@ def test_an_interrupt_python_ignores_stays_unanswered(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=60,
-        env={"PYTHONPATH": str(Path(__file__).resolve().parents[1]), "PATH": "/usr/bin:/bin"},
+        env=child_env(REPO),
         check=False,
     )
     assert "Exception ignored" in done.stderr and "KeyboardInterrupt" in done.stderr
@@ -329,9 +339,6 @@ def test_a_lost_interrupt_stops_the_run_after_the_check() -> None:
 def test_the_runtime_installs_it_in_every_process_that_runs_checks(
     option: dict[str, int], worker: bool, installed: bool
 ) -> None:
-    import contextlib
-    from types import SimpleNamespace
-
     config = SimpleNamespace(option=SimpleNamespace(**option))
     if worker:
         config.workerinput = {}
